@@ -1,0 +1,198 @@
+//! Diagnostics: every problem found in a configuration, with a stable code,
+//! a severity, a location and a hint.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a diagnostic is. The order matters: `Error` > `Warning` > `Note`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational: the configuration runs as written.
+    Note,
+    /// The configuration runs, but not exactly as written.
+    Warning,
+    /// The daemon would refuse this configuration.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// Where something is: a file of the [`crate::SourceMap`], a 1-based line and
+/// a 1-based column counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Loc {
+    #[serde(skip)]
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+    /// Width of the marked text in characters (at least 1 when rendered).
+    #[serde(skip)]
+    pub len: u32,
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $name:literal, $sev:ident; )*) => {
+        /// Stable diagnostic codes. The string form is part of lvsd's interface
+        /// (JSON output, tests, documentation): never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            /// The stable name, e.g. `unknown-keyword`.
+            pub fn name(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+            /// The severity a diagnostic with this code has (before `--strict`).
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$sev, )* }
+            }
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+        }
+    };
+}
+
+codes! {
+    // --- errors: the configuration would not run
+    UnclosedBlock = "unclosed-block", Error;
+    MissingCloseBrace = "missing-close-brace", Error;
+    UnexpectedCloseBrace = "unexpected-close-brace", Error;
+    UnexpectedOpenBrace = "unexpected-open-brace", Error;
+    UnterminatedQuote = "unterminated-quote", Error;
+    BlockExpected = "block-expected", Error;
+    TooDeep = "nesting-too-deep", Error;
+    InvalidAddress = "invalid-address", Error;
+    InvalidNumber = "invalid-number", Error;
+    OutOfRange = "out-of-range", Error;
+    InvalidValue = "invalid-value", Error;
+    MissingArgument = "missing-argument", Error;
+    MissingRequired = "missing-required", Error;
+    DuplicateVrid = "duplicate-vrid", Error;
+    DuplicateName = "duplicate-name", Error;
+    UndefinedReference = "undefined-reference", Error;
+    IncludeLoop = "include-loop", Error;
+    IncludeError = "include-error", Error;
+    ParamRecursion = "parameter-recursion", Error;
+    GeneratorError = "generator-error", Error;
+    FileError = "file-error", Error;
+    // --- warnings: it runs, but not as written
+    UnknownKeyword = "unknown-keyword", Warning;
+    ExtraArguments = "extra-arguments", Warning;
+    UnexpectedBlock = "unexpected-block", Warning;
+    TypographicQuote = "typographic-quote", Warning;
+    MarkdownEscape = "markdown-escape", Warning;
+    DeprecatedAlias = "deprecated-alias", Warning;
+    NopreemptWithMaster = "nopreempt-with-master", Warning;
+    FwmarkProtocol = "fwmark-protocol", Warning;
+    ScriptNotExecutable = "script-not-executable", Warning;
+    DefaultApplied = "default-applied", Warning;
+    ValueAdjusted = "value-adjusted", Warning;
+    Ignored = "ignored", Warning;
+    Overridden = "overridden", Warning;
+    UndefinedParameter = "undefined-parameter", Warning;
+    IncludeNoMatch = "include-no-match", Warning;
+    InvalidUtf8 = "invalid-utf8", Warning;
+    // --- notes
+    NotImplemented = "not-implemented", Note;
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    #[serde(serialize_with = "ser_code")]
+    pub code: Code,
+    /// Path of the file (as the user named it, or as an include resolved it).
+    pub file: Option<String>,
+    #[serde(flatten)]
+    pub loc: Option<Loc>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The source line the location points into (filled in by the loader).
+    pub source_line: Option<String>,
+}
+
+fn ser_code<S: serde::Serializer>(c: &Code, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.name())
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, loc: Option<Loc>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: code.severity(),
+            code,
+            file: None,
+            loc,
+            message: message.into(),
+            hint: None,
+            source_line: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn line(&self) -> u32 {
+        self.loc.map(|l| l.line).unwrap_or(0)
+    }
+}
+
+/// A collection of diagnostics as produced by one load.
+#[derive(Debug, Default, Clone)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn emit(&mut self, code: Code, loc: Loc, message: impl Into<String>) -> &mut Diagnostic {
+        self.items.push(Diagnostic::new(code, Some(loc), message));
+        self.items.last_mut().expect("just pushed")
+    }
+
+    pub fn emit_hint(
+        &mut self,
+        code: Code,
+        loc: Loc,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.items
+            .push(Diagnostic::new(code, Some(loc), message).with_hint(hint));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn worst(&self) -> Option<Severity> {
+        self.items.iter().map(|d| d.severity).max()
+    }
+
+    /// `--strict`: every warning becomes an error.
+    pub fn make_strict(&mut self) {
+        for d in &mut self.items {
+            if d.severity == Severity::Warning {
+                d.severity = Severity::Error;
+            }
+        }
+    }
+
+    pub fn count(&self, sev: Severity) -> usize {
+        self.items.iter().filter(|d| d.severity == sev).count()
+    }
+}

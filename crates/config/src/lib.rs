@@ -1,0 +1,135 @@
+//! The keepalived.conf language for lvsd: reading (includes, conditionals,
+//! parameters, generators), the block tree, the typed model with
+//! keepalived's defaults, and diagnostics with file:line:col.
+//!
+//! ```no_run
+//! let loaded = lvsd_config::load_file("/etc/keepalived/keepalived.conf".as_ref(), &Default::default());
+//! for d in &loaded.diagnostics { eprintln!("{}", lvsd_config::render::human(d, false)); }
+//! ```
+
+pub mod diag;
+pub mod include;
+pub mod lexer;
+pub mod model;
+mod parse;
+pub mod reader;
+pub mod render;
+pub mod schema;
+pub mod source;
+pub mod suggest;
+pub mod tree;
+pub mod validate;
+
+pub use diag::{Code, Diagnostic, Loc, Severity};
+pub use model::Config;
+pub use source::SourceMap;
+
+use std::path::Path;
+
+/// Options of a load.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The config id for `@ID` lines; None = the short host name.
+    pub config_id: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { config_id: None }
+    }
+}
+
+/// The result of reading a configuration.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The typed configuration (also when there are errors: as far as it could be read).
+    pub config: Config,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+    /// Number of logical lines after all expansion.
+    pub logical_lines: usize,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+    pub fn worst(&self) -> Option<Severity> {
+        self.diagnostics.iter().map(|d| d.severity).max()
+    }
+}
+
+/// The short host name (the default config id, as keepalived's `uname -n` up to the first dot).
+pub fn short_hostname() -> String {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let h = h.trim();
+    h.split('.').next().unwrap_or("").to_string()
+}
+
+fn read_options(opts: &LoadOptions) -> reader::ReadOptions {
+    reader::ReadOptions {
+        config_id: opts.config_id.clone().unwrap_or_else(short_hostname),
+        random_seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1),
+    }
+}
+
+/// Read and check the configuration in `path`.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
+    let mut sources = SourceMap::default();
+    let mut diags = Vec::new();
+    let lines = {
+        let mut r = reader::Reader::new(&mut sources, &mut diags, read_options(opts));
+        r.read_root(path);
+        std::mem::take(&mut r.out)
+    };
+    finish(lines, sources, diags)
+}
+
+/// Check configuration text (tests, fuzzing); `name` is used in locations and
+/// as the base of relative includes.
+pub fn load_str(name: &Path, text: &[u8], opts: &LoadOptions) -> Loaded {
+    let mut sources = SourceMap::default();
+    let mut diags = Vec::new();
+    let lines = {
+        let mut r = reader::Reader::new(&mut sources, &mut diags, read_options(opts));
+        r.read_text(name, text);
+        std::mem::take(&mut r.out)
+    };
+    finish(lines, sources, diags)
+}
+
+fn finish(
+    lines: Vec<reader::LogicalLine>,
+    sources: SourceMap,
+    mut diags: Vec<Diagnostic>,
+) -> Loaded {
+    let tree = tree::build(&lines, &mut diags);
+    let mut config = parse::build(&tree, &mut diags);
+    validate::validate(&mut config, &mut diags);
+    // Attach file names and source lines, and order by place.
+    for d in &mut diags {
+        if let Some(loc) = d.loc {
+            d.file = Some(sources.path(loc.file));
+            d.source_line = sources
+                .get(loc.file)
+                .and_then(|f| f.line(loc.line))
+                .map(str::to_string);
+        }
+    }
+    diags.sort_by_key(|d| {
+        d.loc
+            .map(|l| (l.file, l.line, l.col))
+            .unwrap_or((u32::MAX, 0, 0))
+    });
+    Loaded {
+        config,
+        diagnostics: diags,
+        sources,
+        logical_lines: lines.len(),
+    }
+}

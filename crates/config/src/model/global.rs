@@ -1,0 +1,170 @@
+use super::Script;
+use crate::diag::Loc;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// global_defs and the top-level process settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_helo_name: Option<String>,
+    pub smtp_connect_timeout: f64,
+    /// Global default of smtp_alert (None = not set).
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub no_email_faults: bool,
+    pub checker_log_all_failures: bool,
+    pub vrrp_mcast_group4: Ipv4Addr,
+    pub vrrp_mcast_group6: Ipv6Addr,
+    pub default_interface: String,
+    pub vrrp_version: u8,
+    pub vrrp_strict: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_check_unicast_src: bool,
+    pub v3_checksum_as_v2: bool,
+    pub vrrp_garp_interval: f64,
+    pub vrrp_gna_interval: f64,
+    pub garp: GarpSettings,
+    pub vrrp_down_timer_adverts: u32,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_owner_ignore_adverts: bool,
+    pub vrrp_startup_delay: f64,
+    pub dynamic_interfaces: bool,
+    pub lvs_timeouts: LvsTimeouts,
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: Option<String>,
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    pub script_user: Option<String>,
+    pub script_group: Option<String>,
+    pub enable_script_security: bool,
+    pub startup_script: Option<Script>,
+    pub startup_script_timeout: f64,
+    pub shutdown_script: Option<Script>,
+    pub shutdown_script_timeout: f64,
+    pub notify_fifo: Option<Fifo>,
+    pub vrrp_notify_fifo: Option<Fifo>,
+    pub lvs_notify_fifo: Option<Fifo>,
+    pub vrrp_notify_priority_changes: bool,
+    pub random_seed: Option<u64>,
+    pub net_namespace: Option<String>,
+    pub instance: Option<String>,
+    /// Recognised keywords that lvsd accepts but does not act on (SNMP, DBus,
+    /// process names, buffer sizes, ...), as written.
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: 30.0,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
+            checker_log_all_failures: false,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            default_interface: "eth0".into(),
+            vrrp_version: 2,
+            vrrp_strict: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_check_unicast_src: false,
+            v3_checksum_as_v2: false,
+            vrrp_garp_interval: 0.0,
+            vrrp_gna_interval: 0.0,
+            garp: GarpSettings::default(),
+            vrrp_down_timer_adverts: 3,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_owner_ignore_adverts: false,
+            vrrp_startup_delay: 0.0,
+            dynamic_interfaces: false,
+            lvs_timeouts: LvsTimeouts::default(),
+            lvs_flush: false,
+            lvs_flush_on_stop: None,
+            lvs_sync_daemon: None,
+            script_user: None,
+            script_group: None,
+            enable_script_security: false,
+            startup_script: None,
+            startup_script_timeout: 10.0,
+            shutdown_script: None,
+            shutdown_script_timeout: 10.0,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            vrrp_notify_priority_changes: false,
+            random_seed: None,
+            net_namespace: None,
+            instance: None,
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Gratuitous ARP / NA timing (global defaults, per-instance overrides).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GarpSettings {
+    pub master_delay: f64,
+    pub master_repeat: u32,
+    pub master_refresh: f64,
+    pub master_refresh_repeat: u32,
+    /// None = same as master_delay / master_repeat.
+    pub lower_prio_delay: Option<f64>,
+    pub lower_prio_repeat: Option<u32>,
+}
+
+impl Default for GarpSettings {
+    fn default() -> Self {
+        GarpSettings {
+            master_delay: 5.0,
+            master_repeat: 5,
+            master_refresh: 0.0,
+            master_refresh_repeat: 1,
+            lower_prio_delay: None,
+            lower_prio_repeat: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LvsTimeouts {
+    pub tcp: Option<u32>,
+    pub tcpfin: Option<u32>,
+    pub udp: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LvsSyncDaemon {
+    pub interface: String,
+    pub instance: Option<String>,
+    pub id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fifo {
+    pub path: String,
+    pub script: Option<Script>,
+}

@@ -1,0 +1,211 @@
+//! From the block tree to the typed model.
+
+mod check;
+mod global;
+mod item;
+mod lvs;
+mod vrrp;
+
+pub use item::Item;
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Config, OtherBlock, RawLine};
+use crate::schema::{self, BlockKind};
+use crate::tree::Node;
+use std::collections::BTreeMap;
+
+/// Call `f` for each child of a block, after checking it against the schema:
+/// unknown keywords, missing or unexpected blocks are reported here, once.
+pub(crate) fn walk(
+    children: &[Node],
+    kind: BlockKind,
+    d: &mut Vec<Diagnostic>,
+    mut f: impl FnMut(&mut Item<'_>),
+) {
+    for node in children {
+        if kind != BlockKind::List {
+            match schema::lookup(kind, node.name()) {
+                None => {
+                    unknown_keyword(node, kind, d);
+                    continue;
+                }
+                Some(Some(_)) if node.block.is_none() => {
+                    d.push(
+                        Diagnostic::new(
+                            Code::BlockExpected,
+                            Some(node.keyword.loc),
+                            format!(
+                                "`{}` needs a block: `{} {{ ... }}`",
+                                node.name(),
+                                node.name()
+                            ),
+                        )
+                        .with_hint("add the `{` ... `}` block"),
+                    );
+                    continue;
+                }
+                Some(None) if node.block.is_some() => {
+                    d.push(
+                        Diagnostic::new(
+                            Code::UnexpectedBlock,
+                            Some(node.keyword.loc),
+                            format!("`{}` takes no block; its block is ignored", node.name()),
+                        )
+                        .with_hint("remove the `{ ... }`"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        let mut item = Item::new(node, d);
+        f(&mut item);
+        item.finish();
+    }
+}
+
+fn unknown_keyword(node: &Node, kind: BlockKind, d: &mut Vec<Diagnostic>) {
+    let kw = node.name();
+    let mut msg = format!("unknown keyword `{kw}`");
+    if let Some(b) = &node.block {
+        msg.push_str(&format!(
+            "; its block ({} lines) is ignored",
+            b.children.len()
+        ));
+    } else if !node.args.is_empty() {
+        msg.push_str("; the line is ignored");
+    }
+    let hint = match schema::suggest(kind, kw) {
+        Some(s) => {
+            let mut h = format!("did you mean `{s}`?");
+            if let Some(values) = item::value_domain(s) {
+                let fixes =
+                    item::fix_alternatives(node.args.first().map(|t| t.text.as_str()), values);
+                if !fixes.is_empty() {
+                    h.push_str(&format!(" (and for its value: {fixes})"));
+                }
+            }
+            Some(h)
+        }
+        None => match kw {
+            "nat_mask" => Some(
+                "a keepalived 1.x keyword that no version since accepts: remove it".to_string(),
+            ),
+            _ => elsewhere(kw, kind).map(|w| format!("`{kw}` belongs in a `{w}` block, not here")),
+        },
+    };
+    let mut diag = Diagnostic::new(Code::UnknownKeyword, Some(node.keyword.loc), msg);
+    diag.hint = hint.or(Some(
+        "keepalived skips unknown keywords silently; check the spelling and the block it is in"
+            .into(),
+    ));
+    d.push(diag);
+}
+
+/// A block where `kw` is known, for a better hint.
+fn elsewhere(kw: &str, here: BlockKind) -> Option<&'static str> {
+    let places: &[(BlockKind, &str)] = &[
+        (BlockKind::Global, "global_defs"),
+        (BlockKind::Instance, "vrrp_instance"),
+        (BlockKind::VirtualServer, "virtual_server"),
+        (BlockKind::RealServer, "real_server"),
+        (BlockKind::Checker(schema::CheckerKind::Http), "HTTP_GET"),
+        (BlockKind::Root, "top level"),
+    ];
+    places
+        .iter()
+        .find(|(k, _)| *k != here && schema::lookup(*k, kw).is_some())
+        .map(|(_, n)| *n)
+}
+
+pub(crate) fn raw_lines(children: &[Node]) -> Vec<RawLine> {
+    children
+        .iter()
+        .map(|n| RawLine {
+            words: std::iter::once(&n.keyword)
+                .chain(n.args.iter())
+                .map(|t| t.text.clone())
+                .collect(),
+            loc: n.keyword.loc,
+        })
+        .collect()
+}
+
+fn other_block(node: &Node) -> OtherBlock {
+    let mut items = BTreeMap::new();
+    for c in node.children() {
+        items.insert(
+            c.name().to_string(),
+            c.args.iter().map(|t| t.text.clone()).collect(),
+        );
+    }
+    OtherBlock {
+        keyword: node.name().to_string(),
+        args: node.args.iter().map(|t| t.text.clone()).collect(),
+        loc: node.keyword.loc,
+        items,
+    }
+}
+
+/// Build the typed configuration from the tree.
+pub fn build(tree: &[Node], d: &mut Vec<Diagnostic>) -> Config {
+    let mut cfg = Config::default();
+    walk(tree, BlockKind::Root, d, |it| {
+        let node = it.node;
+        match it.kw() {
+            "global_defs" => global::global_defs(node, &mut cfg.global, it.d),
+            "vrrp_script" => {
+                if let Some(s) = vrrp::vrrp_script(it) {
+                    cfg.vrrp_scripts.push(s)
+                }
+            }
+            "track_file" | "vrrp_track_file" => {
+                if let Some(s) = vrrp::track_file(it) {
+                    cfg.track_files.push(s)
+                }
+            }
+            "vrrp_track_process" => {
+                if let Some(s) = vrrp::track_process(it) {
+                    cfg.track_processes.push(s)
+                }
+            }
+            "vrrp_sync_group" => {
+                if let Some(s) = vrrp::sync_group(it) {
+                    cfg.sync_groups.push(s)
+                }
+            }
+            "vrrp_instance" => {
+                if let Some(s) = vrrp::instance(it) {
+                    cfg.instances.push(s)
+                }
+            }
+            "static_ipaddress" => cfg
+                .static_ipaddress
+                .extend(vrrp::address_list(node.children(), it.d)),
+            "static_routes" => cfg.static_routes.extend(raw_lines(node.children())),
+            "static_rules" => cfg.static_rules.extend(raw_lines(node.children())),
+            "virtual_server_group" => {
+                if let Some(g) = lvs::vs_group(it) {
+                    cfg.virtual_server_groups.push(g)
+                }
+            }
+            "virtual_server" => {
+                if let Some(vs) = lvs::virtual_server(it) {
+                    cfg.virtual_servers.push(vs)
+                }
+            }
+            "SSL" => cfg.ssl = Some(lvs::ssl(node, it.d)),
+            "net_namespace" => cfg.global.net_namespace = it.string(),
+            "instance" => cfg.global.instance = it.string(),
+            "garp_group"
+            | "track_group"
+            | "bfd_instance"
+            | "linkbeat_interfaces"
+            | "interface_up_down_delays" => {
+                it.not_implemented();
+                cfg.other_blocks.push(other_block(node));
+            }
+            _ => it.not_implemented(),
+        }
+    });
+    cfg
+}

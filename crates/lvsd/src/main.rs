@@ -1,0 +1,32 @@
+//! lvsd: a keepalived-compatible LVS director. The binary is thin: each
+//! subcommand lives in its own module and calls into the library crates.
+
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lvsd",
+    version,
+    about = "keepalived-compatible LVS director daemon"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a keepalived.conf: exit 0 = runs as written, 1 = runs with
+    /// warnings, 2 = would not run (errors).
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}
