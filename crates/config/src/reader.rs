@@ -196,6 +196,8 @@ impl<'a> Reader<'a> {
             .map(|f| f.lines().map(str::to_string).collect())
             .unwrap_or_default();
         let mut i = 0;
+        let mut escaped_comments = 0usize;
+        let mut first_escaped = 0usize;
         while i < lines.len() && !self.aborted {
             let lineno = i as u32 + 1;
             let loc = Loc {
@@ -205,7 +207,11 @@ impl<'a> Reader<'a> {
                 len: 1,
             };
             let stripped = strip_comment(&lines[i]);
-            if let Some(col) = stripped.escaped_comment {
+            if stripped.escaped_comment.is_some() {
+                escaped_comments += 1;
+            }
+            if let (Some(col), 1) = (stripped.escaped_comment, escaped_comments) {
+                first_escaped = self.diags.len();
                 self.diag(
                     Code::MarkdownEscape,
                     Loc { col, len: 2, ..loc },
@@ -268,6 +274,14 @@ impl<'a> Reader<'a> {
             }
             let col = (text.chars().count() - t.chars().count()) as u32 + 1;
             self.process(t.to_string(), Loc { col, ..loc }, 0, false);
+        }
+        if escaped_comments > 1 {
+            if let Some(d) = self.diags.get_mut(first_escaped) {
+                d.message.push_str(&format!(
+                    " (and on {} more lines of this file)",
+                    escaped_comments - 1
+                ));
+            }
         }
         self.stack.pop();
         self.dirs.pop();

@@ -205,7 +205,10 @@ pub(crate) fn lvs_method(it: &mut Item<'_>) -> Option<LvsMethod> {
 
 fn sorry_server(it: &mut Item<'_>) -> Option<SorryServer> {
     let loc = it.loc();
-    let ip = it.ip("an address")?;
+    let Some(ip) = it.ip("an address") else {
+        it.silence();
+        return None;
+    };
     let port = match it.next() {
         Some(t) => it.int_of(t, 0, 65535)?,
         None => 0,
