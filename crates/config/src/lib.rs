@@ -133,3 +133,22 @@ fn finish(
         logical_lines: lines.len(),
     }
 }
+
+/// The logical lines a configuration text expands to (after comments,
+/// includes, conditionals, parameters and generators), with the diagnostics
+/// of that step. For tests and for `lvsd check --expand`-style tooling.
+pub fn expand_str(name: &Path, text: &[u8], config_id: &str) -> (Vec<String>, Vec<Diagnostic>) {
+    let mut sources = SourceMap::default();
+    let mut diags = Vec::new();
+    let opts = reader::ReadOptions {
+        config_id: config_id.to_string(),
+        random_seed: 42,
+    };
+    let mut r = reader::Reader::new(&mut sources, &mut diags, opts);
+    r.read_text(name, text);
+    let lines = std::mem::take(&mut r.out)
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    (lines, diags)
+}

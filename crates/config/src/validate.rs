@@ -43,7 +43,11 @@ pub fn check_script_file(s: &Script, d: &mut Vec<Diagnostic>) {
             Code::ScriptNotExecutable,
             s.loc,
             format!("`{prog}` does not exist or is not executable on this machine"),
-            "the script would fail each time it runs; install it, or chmod +x it",
+            if prog.starts_with(['<', '>', '(']) || prog.contains(['|', ';', '&']) {
+                "this is shell syntax, not a program: write `script \"bash -c '...'\"` (Debian's /bin/sh is not bash)"
+            } else {
+                "the script would fail each time it runs; install it, or chmod +x it"
+            },
         );
     }
     if s.argv.len() == 1 && s.user.is_some() && !s.command.contains(' ') {
@@ -206,6 +210,14 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                 );
                 i.authentication = None;
             }
+        }
+        if i.state == Some(InitialState::Master)
+            && i.authentication
+                .as_ref()
+                .is_some_and(|a| a.auth_type == Some(AuthType::Ah))
+        {
+            push(d, Code::Ignored, i.loc, format!("vrrp_instance `{}`: `state MASTER` is incompatible with AH authentication; it starts as BACKUP, as keepalived does", i.name), "use `state BACKUP`");
+            i.state = Some(InitialState::Backup);
         }
         if strict && i.state == Some(InitialState::Master) && i.priority != 255 {
             push(d, Code::Ignored, i.loc, format!("vrrp_instance `{}`: in strict mode `state MASTER` needs priority 255; it starts as BACKUP", i.name), "remove vrrp_strict or use state BACKUP");

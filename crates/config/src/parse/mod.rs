@@ -86,6 +86,9 @@ fn unknown_keyword(node: &Node, kind: BlockKind, d: &mut Vec<Diagnostic>) {
             }
             Some(h)
         }
+        None if kind == BlockKind::SyncGroup => {
+            Some("instance names go inside `group { ... }`".to_string())
+        }
         None => match kw {
             "nat_mask" => Some(
                 "a keepalived 1.x keyword that no version since accepts: remove it".to_string(),
@@ -117,17 +120,120 @@ fn elsewhere(kw: &str, here: BlockKind) -> Option<&'static str> {
         .map(|(_, n)| *n)
 }
 
-pub(crate) fn raw_lines(children: &[Node]) -> Vec<RawLine> {
-    children
-        .iter()
-        .map(|n| RawLine {
-            words: std::iter::once(&n.keyword)
-                .chain(n.args.iter())
-                .map(|t| t.text.clone())
-                .collect(),
-            loc: n.keyword.loc,
-        })
-        .collect()
+/// Lines of static/virtual routes and rules: kept as words (iproute2 syntax),
+/// with every address in them checked.
+pub(crate) fn route_lines(children: &[Node], rules: bool, d: &mut Vec<Diagnostic>) -> Vec<RawLine> {
+    // iproute2 words that take one argument, and words that stand alone
+    const WITH_ARG: &[&str] = &[
+        "src",
+        "via",
+        "gw",
+        "or",
+        "dev",
+        "table",
+        "metric",
+        "proto",
+        "scope",
+        "realms",
+        "mtu",
+        "advmss",
+        "tos",
+        "weight",
+        "preference",
+        "pref",
+        "priority",
+        "from",
+        "to",
+        "iif",
+        "oif",
+        "fwmark",
+        "lookup",
+        "goto",
+        "nat",
+        "uidrange",
+        "sport",
+        "dport",
+        "ipproto",
+        "encap",
+        "suppress_prefixlength",
+        "suppress_ifgroup",
+        "protocol",
+        "type",
+        "initcwnd",
+        "initrwnd",
+        "features",
+        "quickack",
+        "congctl",
+        "rto_min",
+        "hoplimit",
+        "ttl-propagate",
+        "expires",
+        "rtt",
+        "rttvar",
+        "window",
+        "cwnd",
+        "ssthresh",
+        "reordering",
+        "pref",
+        "tun_id",
+    ];
+    const ADDR_ARG: &[&str] = &["src", "via", "gw", "or", "from", "to"];
+    let mut out = Vec::new();
+    for n in children {
+        let words: Vec<&crate::lexer::Token> =
+            std::iter::once(&n.keyword).chain(n.args.iter()).collect();
+        let mut bad = false;
+        let mut dest_seen = rules;
+        let mut k = 0;
+        while k < words.len() {
+            let w = words[k].text.as_str();
+            let check = if WITH_ARG.contains(&w) {
+                k += 1;
+                if ADDR_ARG.contains(&w) {
+                    words.get(k).copied()
+                } else {
+                    None
+                }
+            } else if !dest_seen && !w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                dest_seen = true;
+                Some(words[k])
+            } else {
+                if w.parse::<std::net::IpAddr>().is_ok() || w.contains('/') {
+                    dest_seen = true;
+                }
+                None
+            };
+            if let Some(t) = check {
+                if !matches!(t.text.as_str(), "all" | "default" | "inet" | "inet6")
+                    && !valid_prefix(&t.text)
+                {
+                    d.push(Diagnostic::new(Code::InvalidAddress, Some(t.loc), format!("`{}` is not a valid address or prefix", t.text))
+                        .with_hint("keepalived skips this whole route/rule with a log line; lvsd refuses it: fix the address"));
+                    bad = true;
+                }
+            }
+            k += 1;
+        }
+        if !bad {
+            out.push(RawLine {
+                words: words.iter().map(|t| t.text.clone()).collect(),
+                loc: n.keyword.loc,
+            });
+        }
+    }
+    out
+}
+
+fn valid_prefix(s: &str) -> bool {
+    let (a, l) = s.split_once('/').unwrap_or((s, ""));
+    match a.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            l.is_empty()
+                || l.parse::<u8>()
+                    .is_ok_and(|n| n <= if ip.is_ipv4() { 32 } else { 128 })
+        }
+        Err(_) => false,
+    }
 }
 
 fn other_block(node: &Node) -> OtherBlock {
@@ -181,8 +287,12 @@ pub fn build(tree: &[Node], d: &mut Vec<Diagnostic>) -> Config {
             "static_ipaddress" => cfg
                 .static_ipaddress
                 .extend(vrrp::address_list(node.children(), it.d)),
-            "static_routes" => cfg.static_routes.extend(raw_lines(node.children())),
-            "static_rules" => cfg.static_rules.extend(raw_lines(node.children())),
+            "static_routes" => cfg
+                .static_routes
+                .extend(route_lines(node.children(), false, it.d)),
+            "static_rules" => cfg
+                .static_rules
+                .extend(route_lines(node.children(), true, it.d)),
             "virtual_server_group" => {
                 if let Some(g) = lvs::vs_group(it) {
                     cfg.virtual_server_groups.push(g)

@@ -1,4 +1,4 @@
-use super::{global::garp, raw_lines, walk, Item};
+use super::{global::garp, route_lines, walk, Item};
 use crate::diag::{Code, Diagnostic, Loc};
 use crate::model::*;
 use crate::schema::BlockKind;
@@ -67,10 +67,10 @@ pub(crate) fn vrrp_script(it: &mut Item<'_>) -> Option<VrrpScript> {
     if s.script.is_none() {
         let loc = s.loc;
         it.emit(
-            Code::MissingRequired,
+            Code::Ignored,
             loc,
-            format!("vrrp_script `{}` has no `script`", s.name),
-            "add `script \"/path/to/check args\"` (keepalived removes such a script and runs untracked)",
+            format!("vrrp_script `{}` has no `script`: it is removed, and instances that track it run without it, as keepalived does", s.name),
+            "add `script \"/path/to/check args\"` (check @conditional lines: none may match this config id)",
         );
     }
     Some(s)
@@ -524,8 +524,13 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
                 .virtual_ipaddress_excluded
                 .extend(address_list(it.node.children(), it.d)),
             "no_virtual_ipaddress" => i.no_virtual_ipaddress = true,
-            "virtual_routes" => i.virtual_routes.extend(raw_lines(it.node.children())),
-            "virtual_rules" => i.virtual_rules.extend(raw_lines(it.node.children())),
+            "virtual_routes" => {
+                i.virtual_routes
+                    .extend(route_lines(it.node.children(), false, it.d))
+            }
+            "virtual_rules" => i
+                .virtual_rules
+                .extend(route_lines(it.node.children(), true, it.d)),
             "nopreempt" => i.nopreempt = true,
             "preempt" => {
                 let loc = it.loc();
