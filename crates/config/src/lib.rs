@@ -27,16 +27,10 @@ pub use source::SourceMap;
 use std::path::Path;
 
 /// Options of a load.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// The config id for `@ID` lines; None = the short host name.
     pub config_id: Option<String>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions { config_id: None }
-    }
 }
 
 /// The result of reading a configuration.
@@ -108,8 +102,10 @@ fn finish(
     sources: SourceMap,
     mut diags: Vec<Diagnostic>,
 ) -> Loaded {
-    let tree = tree::build(&lines, &mut diags);
+    let logical_lines = lines.len();
+    let tree = tree::build(lines, &mut diags);
     let mut config = parse::build(&tree, &mut diags);
+    drop(tree);
     validate::validate(&mut config, &mut diags);
     // Attach file names and source lines, and order by place.
     for d in &mut diags {
@@ -130,7 +126,7 @@ fn finish(
         config,
         diagnostics: diags,
         sources,
-        logical_lines: lines.len(),
+        logical_lines,
     }
 }
 

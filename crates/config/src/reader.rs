@@ -190,11 +190,15 @@ impl<'a> Reader<'a> {
             .unwrap_or(Path::new("."))
             .to_path_buf();
         self.dirs.push(dir);
-        let lines: Vec<String> = self
+        let text = self
             .sources
             .get(file)
-            .map(|f| f.lines().map(str::to_string).collect())
+            .map(|f| f.text.clone())
             .unwrap_or_default();
+        let lines: Vec<&str> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .collect();
         let mut i = 0;
         let mut escaped_comments = 0usize;
         let mut first_escaped = 0usize;
@@ -206,7 +210,7 @@ impl<'a> Reader<'a> {
                 col: 1,
                 len: 1,
             };
-            let stripped = strip_comment(&lines[i]);
+            let stripped = strip_comment(lines[i]);
             if stripped.escaped_comment.is_some() {
                 escaped_comments += 1;
             }
@@ -233,7 +237,7 @@ impl<'a> Reader<'a> {
                             body.push(first.trim().to_string());
                         }
                         while i < lines.len() {
-                            let l = strip_comment(&lines[i]).text.trim().to_string();
+                            let l = strip_comment(lines[i]).text.trim().to_string();
                             i += 1;
                             if let Some(cont) = l.strip_suffix('\\') {
                                 if !cont.trim().is_empty() {
@@ -597,7 +601,7 @@ impl<'a> Reader<'a> {
                 .count();
             let name = &after[..name_len];
             let next = after[name_len..].chars().next();
-            if name_len > 0 && next.map_or(true, char::is_whitespace) {
+            if name_len > 0 && next.is_none_or(char::is_whitespace) {
                 if let Some(Param::Single(v)) = self.params.get(name) {
                     out.push_str(&v.clone());
                     rest = &after[name_len..];

@@ -47,15 +47,17 @@ struct Frame {
 }
 
 /// Build the tree of the whole configuration.
-pub fn build(lines: &[LogicalLine], diags: &mut Vec<Diagnostic>) -> Vec<Node> {
+pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> {
     let mut stack: Vec<Frame> = vec![Frame {
         kind: BlockKind::Root,
         node: None,
         children: Vec::new(),
     }];
     let mut skip = 0usize; // > 0 while inside a block nested too deep
+                           // lines are consumed as they are read: the tree and the lines are never both whole in memory
     for line in lines {
         let toks = tokenize(&line.text, line.loc, diags);
+        drop(line);
         let mut current: Option<Node> = None;
         for tok in toks {
             if skip > 0 {

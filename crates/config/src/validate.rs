@@ -108,6 +108,9 @@ fn family_of(i: &VrrpInstance) -> u8 {
     }
 }
 
+/// (interface, IP family, VRID, unicast peers): what must be unique.
+type VridKey = (String, u8, u8, Vec<IpAddr>);
+
 fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     let scripts: BTreeSet<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
     let files: BTreeSet<&str> = cfg.track_files.iter().map(|s| s.name.as_str()).collect();
@@ -124,7 +127,7 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
         .collect();
     let g = &cfg.global;
     let mut names: HashMap<String, Loc> = HashMap::new();
-    let mut vrids: HashMap<(String, u8, u8, Vec<IpAddr>), (String, Loc)> = HashMap::new();
+    let mut vrids: HashMap<VridKey, (String, Loc)> = HashMap::new();
     for i in &mut cfg.instances {
         if let Some(prev) = names.insert(i.name.clone(), i.loc) {
             push(

@@ -1,0 +1,80 @@
+//! `lvsd check` as a user runs it: exit codes, --strict, --json, --dump, --config-id.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .arg("check")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run lvsd");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SEEDS: &str = "crates/config/tests/fixtures/seeds";
+
+#[test]
+fn exit_codes_say_whether_it_runs() {
+    assert_eq!(check(&["-f", "examples/keepalived.conf"]).0, 0);
+    assert_eq!(check(&["-f", &format!("{SEEDS}/004-backup.conf")]).0, 1);
+    let (code, _, err) = check(&["-f", &format!("{SEEDS}/001-dr1.conf")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("001-dr1.conf:64:17"), "{err}");
+    assert!(err.contains("192.168.1.20.9"), "{err}");
+    assert_eq!(check(&["-f", "/nonexistent/keepalived.conf"]).0, 2);
+}
+
+#[test]
+fn strict_turns_warnings_into_errors() {
+    assert_eq!(
+        check(&["--strict", "-f", &format!("{SEEDS}/004-backup.conf")]).0,
+        2
+    );
+    assert_eq!(check(&["--strict", "-f", "examples/keepalived.conf"]).0, 0);
+}
+
+#[test]
+fn json_and_dump() {
+    let (code, out, _) = check(&["--json", "--dump", "-f", &format!("{SEEDS}/001-dr1.conf")]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["exit_code"], 2);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "extra-arguments");
+    assert_eq!(d["line"], 16);
+    assert_eq!(v["config"]["instances"][0]["name"], "VI_1");
+    assert_eq!(v["config"]["virtual_servers"][0]["lb_algo"], "wlc");
+}
+
+#[test]
+fn config_id_selects_conditional_lines() {
+    let dir = std::env::temp_dir().join(format!("lvsd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("k.conf");
+    std::fs::write(
+        &f,
+        "global_defs {\n@main router_id main\n@backup router_id backup\n}\n",
+    )
+    .unwrap();
+    let (_, out, _) = check(&[
+        "--json",
+        "--dump",
+        "--config-id",
+        "backup",
+        "-f",
+        f.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["config"]["global"]["router_id"], "backup");
+    let _ = std::fs::remove_dir_all(&dir);
+}
