@@ -103,9 +103,10 @@ fn finish(
     mut diags: Vec<Diagnostic>,
 ) -> Loaded {
     let logical_lines = lines.len();
-    let tree = tree::build(lines, &mut diags);
-    let mut config = parse::build(&tree, &mut diags);
-    drop(tree);
+    let mut config = Config::default();
+    tree::build_streaming(lines, &mut diags, |node, d| {
+        parse::top_level(std::slice::from_ref(&node), &mut config, d)
+    });
     validate::validate(&mut config, &mut diags);
     // Attach file names and source lines, and order by place.
     for d in &mut diags {

@@ -48,6 +48,19 @@ struct Frame {
 
 /// Build the tree of the whole configuration.
 pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> {
+    let mut out = Vec::new();
+    build_streaming(lines, diags, |n, _| out.push(n));
+    out
+}
+
+/// Build the tree, handing each top-level statement to `emit` as soon as it
+/// is complete, so that a large configuration is never whole in memory as a
+/// tree.
+pub fn build_streaming(
+    lines: Vec<LogicalLine>,
+    diags: &mut Vec<Diagnostic>,
+    mut emit: impl FnMut(Node, &mut Vec<Diagnostic>),
+) {
     let mut stack: Vec<Frame> = vec![Frame {
         kind: BlockKind::Root,
         node: None,
@@ -119,7 +132,7 @@ pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> 
                         skip = 1;
                         continue;
                     }
-                    recover_missing_close(&mut stack, &node, diags);
+                    recover_missing_close(&mut stack, &node, diags, &mut emit);
                     let parent = stack.last().expect("root frame").kind;
                     let kind = if parent == BlockKind::List {
                         BlockKind::List
@@ -143,7 +156,7 @@ pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> 
                 }
                 TokKind::Close => {
                     if let Some(n) = current.take() {
-                        stack.last_mut().expect("root frame").children.push(n);
+                        attach(&mut stack, n, diags, &mut emit);
                     }
                     if stack.len() == 1 {
                         diags.push(
@@ -158,12 +171,12 @@ pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> 
                         );
                         continue;
                     }
-                    close_top(&mut stack);
+                    close_top(&mut stack, diags, &mut emit);
                 }
             }
         }
         if let Some(n) = current.take() {
-            stack.last_mut().expect("root frame").children.push(n);
+            attach(&mut stack, n, diags, &mut emit);
         }
     }
     while stack.len() > 1 {
@@ -183,9 +196,22 @@ pub fn build(lines: Vec<LogicalLine>, diags: &mut Vec<Diagnostic>) -> Vec<Node> 
                 .with_hint("add the missing `}` at the end of this block"),
             );
         }
-        close_top(&mut stack);
+        close_top(&mut stack, diags, &mut emit);
     }
-    stack.pop().map(|f| f.children).unwrap_or_default()
+}
+
+/// Give a finished statement to its parent block, or to `emit` at the top level.
+fn attach(
+    stack: &mut [Frame],
+    n: Node,
+    diags: &mut Vec<Diagnostic>,
+    emit: &mut impl FnMut(Node, &mut Vec<Diagnostic>),
+) {
+    if stack.len() == 1 {
+        emit(n, diags);
+    } else {
+        stack.last_mut().expect("frame").children.push(n);
+    }
 }
 
 fn describe(n: &Node) -> String {
@@ -197,19 +223,28 @@ fn describe(n: &Node) -> String {
     s
 }
 
-fn close_top(stack: &mut Vec<Frame>) {
+fn close_top(
+    stack: &mut Vec<Frame>,
+    diags: &mut Vec<Diagnostic>,
+    emit: &mut impl FnMut(Node, &mut Vec<Diagnostic>),
+) {
     let f = stack.pop().expect("frame");
     if let Some(mut n) = f.node {
         if let Some(b) = n.block.as_mut() {
             b.children = f.children;
         }
-        stack.last_mut().expect("parent frame").children.push(n);
+        attach(stack, n, diags, emit);
     }
 }
 
 /// If `node` (which opens a block) is unknown in the current block but is a
 /// block keyword of an enclosing one, a `}` is missing: report and close.
-fn recover_missing_close(stack: &mut Vec<Frame>, node: &Node, diags: &mut Vec<Diagnostic>) {
+fn recover_missing_close(
+    stack: &mut Vec<Frame>,
+    node: &Node,
+    diags: &mut Vec<Diagnostic>,
+    emit: &mut impl FnMut(Node, &mut Vec<Diagnostic>),
+) {
     let top = stack.last().expect("root frame");
     if top.kind == BlockKind::List || schema::lookup(top.kind, node.name()).is_some() {
         return;
@@ -249,6 +284,6 @@ fn recover_missing_close(stack: &mut Vec<Frame>, node: &Node, diags: &mut Vec<Di
     ));
     diags.push(d);
     while stack.len() > target + 1 {
-        close_top(stack);
+        close_top(stack, diags, emit);
     }
 }

@@ -252,10 +252,9 @@ fn other_block(node: &Node) -> OtherBlock {
     }
 }
 
-/// Build the typed configuration from the tree.
-pub fn build(tree: &[Node], d: &mut Vec<Diagnostic>) -> Config {
-    let mut cfg = Config::default();
-    walk(tree, BlockKind::Root, d, |it| {
+/// Add top-level statements to `cfg` (used one by one while the tree is built).
+pub fn top_level(nodes: &[Node], cfg: &mut Config, d: &mut Vec<Diagnostic>) {
+    walk(nodes, BlockKind::Root, d, |it| {
         let node = it.node;
         match it.kw() {
             "global_defs" => global::global_defs(node, &mut cfg.global, it.d),
@@ -317,5 +316,4 @@ pub fn build(tree: &[Node], d: &mut Vec<Diagnostic>) -> Config {
             _ => it.not_implemented(),
         }
     });
-    cfg
 }
