@@ -183,13 +183,21 @@ mod tests {
     #[test]
     fn rfc2202_hmac_md5_vectors() {
         let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
-            (vec![0x0b; 16], b"Hi There".to_vec(), "9294727a3638bb1c13f48ef8158bfc9d"),
+            (
+                vec![0x0b; 16],
+                b"Hi There".to_vec(),
+                "9294727a3638bb1c13f48ef8158bfc9d",
+            ),
             (
                 b"Jefe".to_vec(),
                 b"what do ya want for nothing?".to_vec(),
                 "750c783e6ab0b503eaa86e310a5db738",
             ),
-            (vec![0xaa; 16], vec![0xdd; 50], "56be34521d144c88dbb8c733f0e8b3f6"),
+            (
+                vec![0xaa; 16],
+                vec![0xdd; 50],
+                "56be34521d144c88dbb8c733f0e8b3f6",
+            ),
             (
                 (1..=25).collect(),
                 vec![0xcd; 50],

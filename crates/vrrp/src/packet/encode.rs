@@ -36,7 +36,12 @@ impl Advert {
     fn count(&self, family: Family) -> usize {
         self.addrs
             .iter()
-            .filter(|a| matches!((family, a), (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))))
+            .filter(|a| {
+                matches!(
+                    (family, a),
+                    (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+                )
+            })
             .count()
             .min(255)
     }

@@ -58,10 +58,7 @@ mod tests {
         let h = peek(&[0xf7, 1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
         assert_eq!((h.version, h.kind), (15, 7));
         for len in 0..FIXED_LEN {
-            assert_eq!(
-                peek(&[0x21; 8][..len]),
-                Err(DecodeError::Truncated { len })
-            );
+            assert_eq!(peek(&[0x21; 8][..len]), Err(DecodeError::Truncated { len }));
         }
     }
 }

@@ -242,7 +242,8 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Ipv4Packet<'_>, Ipv4Error> {
     let (ah, vrrp) = match protocol {
         PROTO_VRRP => (None, payload),
         PROTO_AH => {
-            let ah = AhHeader::parse(payload).ok_or(Ipv4Error::AhTruncated { len: payload.len() })?;
+            let ah =
+                AhHeader::parse(payload).ok_or(Ipv4Error::AhTruncated { len: payload.len() })?;
             if ah.payload_len != AH_PAYLOAD_LEN {
                 return Err(Ipv4Error::AhLength(ah.payload_len));
             }
@@ -307,8 +308,8 @@ pub fn build_ipv4(ip: &Ipv4Out, vrrp: &[u8], ah: Option<AhOut<'_>>, out: &mut Ve
     let [d0, d1, d2, d3] = ip.dst.octets();
     let protocol = if ah.is_some() { PROTO_AH } else { PROTO_VRRP };
     let mut hdr = [
-        0x45, ip.tos, tl0, tl1, id0, id1, 0, 0, ip.ttl, protocol, 0, 0, s0, s1, s2, s3, d0, d1,
-        d2, d3,
+        0x45, ip.tos, tl0, tl1, id0, id1, 0, 0, ip.ttl, protocol, 0, 0, s0, s1, s2, s3, d0, d1, d2,
+        d3,
     ];
     let [c0, c1] = internet_checksum(&hdr).to_be_bytes();
     hdr[10] = c0;
@@ -351,7 +352,12 @@ mod tests {
         assert_eq!(p.vrrp, &PKT[20..]);
         assert_eq!(p.ah, None);
         let mut out = Vec::new();
-        build_ipv4(&Ipv4Out::keepalived(p.src, p.dst, 1), p.vrrp, None, &mut out);
+        build_ipv4(
+            &Ipv4Out::keepalived(p.src, p.dst, 1),
+            p.vrrp,
+            None,
+            &mut out,
+        );
         assert_eq!(out, PKT);
     }
 
