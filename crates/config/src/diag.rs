@@ -94,6 +94,7 @@ codes! {
     NopreemptWithMaster = "nopreempt-with-master", Warning;
     FwmarkProtocol = "fwmark-protocol", Warning;
     ScriptNotExecutable = "script-not-executable", Warning;
+    UnusedScript = "unused-script", Warning;
     DefaultApplied = "default-applied", Warning;
     ValueAdjusted = "value-adjusted", Warning;
     Ignored = "ignored", Warning;

@@ -82,6 +82,7 @@ fn user_exists(name: &str) -> bool {
 pub fn validate(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     instances(cfg, d);
     sync_groups(cfg, d);
+    unused_scripts(cfg, d);
     virtual_servers(cfg, d);
     if let Some(sd) = &cfg.global.lvs_sync_daemon {
         if let Some(inst) = &sd.instance {
@@ -270,6 +271,30 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// A vrrp_script that nothing tracks never runs (keepalived: "script X is not used").
+fn unused_scripts(cfg: &Config, d: &mut Vec<Diagnostic>) {
+    for s in &cfg.vrrp_scripts {
+        let tracked = cfg
+            .instances
+            .iter()
+            .map(|i| &i.track)
+            .chain(cfg.sync_groups.iter().map(|g| &g.track))
+            .any(|t| t.scripts.iter().any(|r| r.name == s.name));
+        if !tracked {
+            push(
+                d,
+                Code::UnusedScript,
+                s.loc,
+                format!(
+                    "vrrp_script `{}` is defined but nothing tracks it: it never runs and changes no priority",
+                    s.name
+                ),
+                format!("add `track_script {{ {} }}` to the vrrp_instance it should watch", s.name),
+            );
         }
     }
 }

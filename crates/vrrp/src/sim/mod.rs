@@ -178,8 +178,13 @@ impl Sim {
         self.event(node, Event::Tracker { id, status });
     }
 
+    /// Link state of the interface of the node's first instance.
     pub fn link(&mut self, node: usize, up: bool) {
-        self.event(node, Event::Interface { name: "eth0", up });
+        let name = self.nodes[node].spec.instances[0]
+            .interface
+            .clone()
+            .unwrap_or_default();
+        self.event(node, Event::Interface { name: &name, up });
     }
 
     fn event(&mut self, node: usize, ev: Event<'_>) {
@@ -304,7 +309,7 @@ impl Sim {
                             src: *src,
                             dst: *dst,
                             ttl: 255,
-                            interface: Some("eth0"),
+                            interface: None,
                             ah: None,
                             payload: bytes,
                         }),
