@@ -73,11 +73,17 @@ pub enum Event<'a> {
     /// Time passed; the router handles every deadline up to `now`.
     Timer,
     /// A tracker (script, interface, file, process, BFD) changed status.
-    Tracker { id: TrackerId, status: TrackerStatus },
+    Tracker {
+        id: TrackerId,
+        status: TrackerStatus,
+    },
     /// Link state of an interface.
     Interface { name: &'a str, up: bool },
     /// The address an instance sends from and compares in elections (None: lost).
-    SourceAddress { instance: InstanceId, addr: Option<IpAddr> },
+    SourceAddress {
+        instance: InstanceId,
+        addr: Option<IpAddr>,
+    },
     /// Graceful shutdown: priority-0 adverts, addresses removed, STOP notifies.
     Shutdown,
 }

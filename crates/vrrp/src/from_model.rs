@@ -109,13 +109,19 @@ fn instance(cfg: &Config, i: &VrrpInstance) -> Option<InstanceConfig> {
         check_unicast_src: i.check_unicast_src.unwrap_or(true),
         addr_mismatch: AddrMismatch::Accept,
         skip_check_adv_addr: i.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
-        down_timer_adverts: i.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts).max(1),
+        down_timer_adverts: i
+            .down_timer_adverts
+            .unwrap_or(g.vrrp_down_timer_adverts)
+            .max(1),
         lower_prio_no_advert: strict
-            || i.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert),
+            || i.lower_prio_no_advert
+                .unwrap_or(g.vrrp_lower_prio_no_advert),
         higher_prio_send_advert: i
             .higher_prio_send_advert
             .unwrap_or(g.vrrp_higher_prio_send_advert),
-        owner_ignore_adverts: i.owner_ignore_adverts.unwrap_or(g.vrrp_owner_ignore_adverts),
+        owner_ignore_adverts: i
+            .owner_ignore_adverts
+            .unwrap_or(g.vrrp_owner_ignore_adverts),
         v3_checksum_as_v2: i.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2),
         garp,
         trackers,
@@ -157,16 +163,28 @@ fn trackers(cfg: &Config, t: &model::Trackers) -> Vec<TrackerRef> {
         if s.script.is_none() {
             continue;
         }
-        out.push(reference(TrackerKind::Script, r, (s.weight, s.weight_reverse)));
+        out.push(reference(
+            TrackerKind::Script,
+            r,
+            (s.weight, s.weight_reverse),
+        ));
     }
     for r in &t.files {
         if let Some(f) = cfg.track_files.iter().find(|f| f.name == r.name) {
-            out.push(reference(TrackerKind::File, r, (f.weight, f.weight_reverse)));
+            out.push(reference(
+                TrackerKind::File,
+                r,
+                (f.weight, f.weight_reverse),
+            ));
         }
     }
     for r in &t.processes {
         if let Some(p) = cfg.track_processes.iter().find(|p| p.name == r.name) {
-            out.push(reference(TrackerKind::Process, r, (p.weight, p.weight_reverse)));
+            out.push(reference(
+                TrackerKind::Process,
+                r,
+                (p.weight, p.weight_reverse),
+            ));
         }
     }
     for r in &t.bfds {

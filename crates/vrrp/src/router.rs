@@ -96,7 +96,10 @@ impl Router {
 
     /// The earliest deadline of any instance.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.instances.iter().filter_map(|i| i.next_deadline()).min()
+        self.instances
+            .iter()
+            .filter_map(|i| i.next_deadline())
+            .min()
     }
 
     /// Handles one event at `now`, then every deadline up to `now`. Appends actions to `out`,

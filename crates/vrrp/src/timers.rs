@@ -36,8 +36,14 @@ mod tests {
     #[test]
     fn v2_skew_ignores_interval() {
         // Lab: priority 90 took over 0.649 s after the priority-0 advert.
-        assert_eq!(skew(Version::V2, 90, Duration::from_secs(1)).as_micros(), 648_437);
-        assert_eq!(skew(Version::V2, 90, Duration::from_secs(5)).as_micros(), 648_437);
+        assert_eq!(
+            skew(Version::V2, 90, Duration::from_secs(1)).as_micros(),
+            648_437
+        );
+        assert_eq!(
+            skew(Version::V2, 90, Duration::from_secs(5)).as_micros(),
+            648_437
+        );
         assert_eq!(
             master_down(Version::V2, 90, Duration::from_secs(1), 3).as_micros(),
             3_648_437

@@ -136,7 +136,7 @@ pub fn check(
     if !packet::checksum_ok(rx.payload, cfg.version, pseudo) {
         return Err(DropReason::Checksum);
     }
-    if unicast_dst == !cfg.is_unicast() {
+    if unicast_dst != cfg.is_unicast() {
         return Err(DropReason::Destination);
     }
     if cfg.version == Version::V2 {

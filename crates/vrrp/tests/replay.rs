@@ -22,7 +22,10 @@ fn master_at_3_609375() -> Replay {
 fn startup_waits_master_down_interval_then_takes_over() {
     // RFC 3768 §6.4.1: non-owner starts as Backup, Master_Down_Timer = 3 × 1 + (256-100)/256.
     let mut r = Replay::new(v2(100));
-    assert_eq!(r.start(0.0), ["notify INIT->BACKUP Startup", "arm 3.609375"]);
+    assert_eq!(
+        r.start(0.0),
+        ["notify INIT->BACKUP Startup", "arm 3.609375"]
+    );
     assert!(r.timer(3.6).is_empty());
     // RFC 3768 §6.4.2: timer expiry → advert first, then addresses, then gratuitous ARP.
     assert_eq!(
@@ -45,7 +48,10 @@ fn state_master_without_priority_255_still_waits() {
     let mut c = v2(100);
     c.want_master = true;
     let mut r = Replay::new(c);
-    assert_eq!(r.start(0.0), ["notify INIT->BACKUP Startup", "arm 3.609375"]);
+    assert_eq!(
+        r.start(0.0),
+        ["notify INIT->BACKUP Startup", "arm 3.609375"]
+    );
 }
 
 #[test]
@@ -71,7 +77,10 @@ fn owner_with_state_backup_waits_only_skew_free_interval() {
     c.want_master = false;
     let mut r = Replay::new(c);
     // Skew for 255 is 1/256 s.
-    assert_eq!(r.start(0.0), ["notify INIT->BACKUP Startup", "arm 3.003906"]);
+    assert_eq!(
+        r.start(0.0),
+        ["notify INIT->BACKUP Startup", "arm 3.003906"]
+    );
 }
 
 #[test]
@@ -81,7 +90,10 @@ fn backup_accepts_higher_priority_and_resets_down_timer() {
     r.start(0.0);
     let p = Peer::new(HIGHER, &v2(100), 110);
     assert_eq!(r.recv(1.0, &p), ["arm 4.609375"]);
-    assert_eq!(r.router.instance(InstanceId(0)).current_master().unwrap().1, 110);
+    assert_eq!(
+        r.router.instance(InstanceId(0)).current_master().unwrap().1,
+        110
+    );
 }
 
 #[test]
@@ -141,7 +153,12 @@ fn priority_zero_makes_backup_take_over_after_skew() {
     assert_eq!(r.recv(1.0, &p), ["arm 1.648437"]);
     assert_eq!(
         r.timer(1.648437)[..4],
-        ["send 90", "add", "garp 5", "notify BACKUP->MASTER PriorityZero"]
+        [
+            "send 90",
+            "add",
+            "garp 5",
+            "notify BACKUP->MASTER PriorityZero"
+        ]
     );
 }
 
@@ -189,7 +206,10 @@ fn master_equal_priority_higher_address_wins() {
     // RFC 3768 §6.4.3: equal priority and the sender's primary address is higher → Backup.
     let mut r = master_at_3_609375();
     let p = Peer::new(HIGHER, &v2(100), 100);
-    assert_eq!(r.recv(4.0, &p)[..2], ["remove", "notify MASTER->BACKUP Preempted"]);
+    assert_eq!(
+        r.recv(4.0, &p)[..2],
+        ["remove", "notify MASTER->BACKUP Preempted"]
+    );
 }
 
 #[test]
@@ -279,7 +299,10 @@ fn each_bad_field_has_its_reason() {
     let mut bad = good.clone();
     bad[1] = 52; // another VRID
     assert_eq!(r.recv_bytes(1.0, &p, &bad), ["drop unknown-vrid"]);
-    assert_eq!(r.recv_bytes(1.0, &p, &good[..good.len() - 1]), ["drop length"]);
+    assert_eq!(
+        r.recv_bytes(1.0, &p, &good[..good.len() - 1]),
+        ["drop length"]
+    );
     let mut bad = good.clone();
     bad[2] = 111; // priority changed, checksum not
     assert_eq!(r.recv_bytes(1.0, &p, &bad), ["drop checksum"]);
@@ -364,7 +387,10 @@ fn weight_zero_tracker_failing_faults_master_with_priority_zero() {
     // ka §2.7: weight 0 → FAULT; leaving MASTER for FAULT sends priority 0.
     let (c, id) = tracked(0);
     let mut r = Replay::new(c);
-    assert!(r.start(0.0).is_empty(), "waits in INIT for the script's first result");
+    assert!(
+        r.start(0.0).is_empty(),
+        "waits in INIT for the script's first result"
+    );
     assert_eq!(
         r.track(0.5, &id, TrackerStatus::Up),
         ["notify INIT->BACKUP Startup", "arm 4.109375"]
@@ -394,7 +420,10 @@ fn weighted_tracker_changes_priority_not_state() {
     assert_eq!(r.timer(4.609375), ["send 60", "arm 5.609375"]);
     // The peer at 90 now wins.
     let p = Peer::new(LOWER, &v2(100), 90);
-    assert_eq!(r.recv(5.0, &p)[..2], ["remove", "notify MASTER->BACKUP Preempted"]);
+    assert_eq!(
+        r.recv(5.0, &p)[..2],
+        ["remove", "notify MASTER->BACKUP Preempted"]
+    );
     assert_eq!(r.track(7.0, &id, TrackerStatus::Up), ["prio 60->100"]);
 }
 
@@ -413,12 +442,24 @@ fn owner_priority_is_never_adjusted() {
 fn interface_down_is_fault_and_up_is_backup() {
     let mut r = master_at_3_609375();
     assert_eq!(
-        r.event(4.0, Event::Interface { name: "eth0", up: false }),
+        r.event(
+            4.0,
+            Event::Interface {
+                name: "eth0",
+                up: false
+            }
+        ),
         ["remove", "notify MASTER->FAULT Fault"],
         "no priority-0 advert on a dead link"
     );
     assert_eq!(
-        r.event(5.0, Event::Interface { name: "eth0", up: true }),
+        r.event(
+            5.0,
+            Event::Interface {
+                name: "eth0",
+                up: true
+            }
+        ),
         ["notify FAULT->BACKUP FaultCleared", "arm 8.609375"]
     );
 }
@@ -456,7 +497,10 @@ fn shutdown_master_sends_priority_zero_then_removes() {
 fn shutdown_backup_is_silent() {
     let mut r = Replay::new(v2(100));
     r.start(0.0);
-    assert_eq!(r.event(1.0, Event::Shutdown), ["notify BACKUP->STOP Shutdown"]);
+    assert_eq!(
+        r.event(1.0, Event::Shutdown),
+        ["notify BACKUP->STOP Shutdown"]
+    );
 }
 
 fn pair() -> Replay {
@@ -476,8 +520,14 @@ fn sync_group_members_become_master_together() {
     r.start(0.0);
     let out = r.timer(3.609375);
     // VI_OUT expires first and is held until VI_IN wants MASTER too; then both move.
-    assert!(out.contains(&"VI_IN notify BACKUP->MASTER MasterDown".to_string()), "{out:?}");
-    assert!(out.contains(&"VI_OUT notify BACKUP->MASTER SyncGroup".to_string()), "{out:?}");
+    assert!(
+        out.contains(&"VI_IN notify BACKUP->MASTER MasterDown".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"VI_OUT notify BACKUP->MASTER SyncGroup".to_string()),
+        "{out:?}"
+    );
     assert!(out.contains(&"group MASTER".to_string()));
 }
 
@@ -500,7 +550,12 @@ fn sync_group_fault_spreads_and_clears() {
     let id = TrackerId::new(TrackerKind::Interface, "eth1");
     let mut r = pair();
     // Only VI_IN tracks eth1.
-    let mut cfgs: Vec<_> = r.router.instances().iter().map(|i| i.config().clone()).collect();
+    let mut cfgs: Vec<_> = r
+        .router
+        .instances()
+        .iter()
+        .map(|i| i.config().clone())
+        .collect();
     cfgs[1].trackers = vec![TrackerRef {
         id: id.clone(),
         weight: 0,
@@ -512,11 +567,21 @@ fn sync_group_fault_spreads_and_clears() {
     r.timer(3.609375);
     assert_eq!((r.state(0), r.state(1)), (State::Master, State::Master));
     let out = r.track(5.0, &id, TrackerStatus::Down);
-    assert!(out.contains(&"VI_IN notify MASTER->FAULT Fault".to_string()), "{out:?}");
-    assert!(out.contains(&"VI_OUT notify MASTER->FAULT SyncGroup".to_string()), "{out:?}");
+    assert!(
+        out.contains(&"VI_IN notify MASTER->FAULT Fault".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"VI_OUT notify MASTER->FAULT SyncGroup".to_string()),
+        "{out:?}"
+    );
     assert!(out.contains(&"group FAULT".to_string()));
     let out = r.track(6.0, &id, TrackerStatus::Up);
-    assert_eq!((r.state(0), r.state(1)), (State::Backup, State::Backup), "{out:?}");
+    assert_eq!(
+        (r.state(0), r.state(1)),
+        (State::Backup, State::Backup),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -526,6 +591,9 @@ fn sync_group_member_stepping_down_takes_the_group() {
     r.timer(3.609375);
     let p = Peer::new(HIGHER, &v2(100), 110);
     let out = r.recv(4.0, &p);
-    assert!(out.contains(&"VI_IN notify MASTER->BACKUP SyncGroup".to_string()), "{out:?}");
+    assert!(
+        out.contains(&"VI_IN notify MASTER->BACKUP SyncGroup".to_string()),
+        "{out:?}"
+    );
     assert_eq!((r.state(0), r.state(1)), (State::Backup, State::Backup));
 }

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn seed(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/tests/fixtures/seeds").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../config/tests/fixtures/seeds")
+        .join(name)
 }
 
 fn node(file: &str, addr: &str) -> NodeSpec {
@@ -45,11 +47,21 @@ fn took(sim: &Sim, vrid: u8, since: Time) -> Duration {
 #[test]
 fn seed_000_master_and_backup_fail_over_and_back() {
     // 000-lvs1: priority 100, 000-lvs2: priority 80, both `state MASTER`, VRID 55.
-    let mut sim = Sim::new(1, vec![node("000-lvs1.conf", "10.0.0.1"), node("000-lvs2.conf", "10.0.0.2")]);
+    let mut sim = Sim::new(
+        1,
+        vec![
+            node("000-lvs1.conf", "10.0.0.1"),
+            node("000-lvs2.conf", "10.0.0.2"),
+        ],
+    );
     sim.run_until(at(5.0));
     assert_eq!(sim.masters(55), vec![0]);
     // `state MASTER` with priority 100 is not an owner: it waited the full interval.
-    let first = sim.transitions.iter().find(|t| t.to == State::Master).unwrap();
+    let first = sim
+        .transitions
+        .iter()
+        .find(|t| t.to == State::Master)
+        .unwrap();
     assert_eq!(first.at, Time::from_micros(3_609_375));
     sim.crash(0);
     let t0 = sim.now();
@@ -60,7 +72,11 @@ fn seed_000_master_and_backup_fail_over_and_back() {
     assert!(d <= Duration::from_micros(3_687_500), "{d:?}");
     sim.start(0);
     sim.run_until(at(20.0));
-    assert_eq!(sim.masters(55), vec![0], "the higher priority preempts when it returns");
+    assert_eq!(
+        sim.masters(55),
+        vec![0],
+        "the higher priority preempts when it returns"
+    );
     assert_eq!(sim.holders(55), vec![0]);
 }
 
@@ -99,14 +115,23 @@ fn seed_002_weighted_track_script_moves_the_master() {
     // With the `track_script { chk_mha }` the post meant to write: priority 100 (the master
     // side, as the post's comment says) against 90; a failing script takes 40 off.
     let text = std::fs::read_to_string(seed("002-node.conf")).unwrap();
-    let text = text.replacen("advert_int 1\n", "advert_int 1\ntrack_script {\nchk_mha\n}\n", 1);
+    let text = text.replacen(
+        "advert_int 1\n",
+        "advert_int 1\ntrack_script {\nchk_mha\n}\n",
+        1,
+    );
     let build = |prio: &str, addr: &str| {
         let t = text.replacen("priority 90", prio, 1);
-        let loaded = lvsd_config::load_str(&seed("002-node.conf"), t.as_bytes(), &Default::default());
+        let loaded =
+            lvsd_config::load_str(&seed("002-node.conf"), t.as_bytes(), &Default::default());
         let (mut instances, groups) = from_config(&loaded.config);
         let addr: IpAddr = addr.parse().unwrap();
         instances[0].src_addr = Some(addr);
-        NodeSpec { addr, instances, groups }
+        NodeSpec {
+            addr,
+            instances,
+            groups,
+        }
     };
     let master = build("priority 100", "10.0.0.1");
     let backup = build("priority 90", "10.0.0.2");
@@ -132,9 +157,18 @@ fn seed_002_weighted_track_script_moves_the_master() {
 fn seed_004_mismatched_vrids_give_two_masters() {
     // 004-master uses VRID 88 and 004-backup VRID 51: the two never hear each other, so both
     // become master — the split brain the post's readers hit. The simulator shows it.
-    let mut sim = Sim::new(4, vec![node("004-master.conf", "10.0.0.1"), node("004-backup.conf", "10.0.0.2")]);
+    let mut sim = Sim::new(
+        4,
+        vec![
+            node("004-master.conf", "10.0.0.1"),
+            node("004-backup.conf", "10.0.0.2"),
+        ],
+    );
     sim.run_until(at(6.0));
     assert_eq!(sim.masters(88), vec![0]);
     assert_eq!(sim.masters(51), vec![1]);
-    assert!(sim.drops > 0, "each side counts the other's adverts as unknown VRID");
+    assert!(
+        sim.drops > 0,
+        "each side counts the other's adverts as unknown VRID"
+    );
 }

@@ -126,7 +126,15 @@ fn describe(sim: &Sim) -> String {
             sim.spec(n).instances[0].nopreempt
         );
     }
-    for t in sim.transitions.iter().rev().take(30).collect::<Vec<_>>().iter().rev() {
+    for t in sim
+        .transitions
+        .iter()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .iter()
+        .rev()
+    {
         s += &format!(
             "  {} node {} {:?}->{:?} {:?}\n",
             t.at, t.node, t.from, t.to, t.reason
@@ -146,9 +154,19 @@ fn check_election(sim: &Sim, seed: u64) {
         assert!(masters.is_empty(), "seed {seed}\n{}", describe(sim));
         return;
     }
-    assert_eq!(masters.len(), 1, "seed {seed}: masters {masters:?}\n{}", describe(sim));
+    assert_eq!(
+        masters.len(),
+        1,
+        "seed {seed}: masters {masters:?}\n{}",
+        describe(sim)
+    );
     let m = masters[0];
-    assert_eq!(sim.holders(VRID), vec![m], "seed {seed}: VIP holders\n{}", describe(sim));
+    assert_eq!(
+        sim.holders(VRID),
+        vec![m],
+        "seed {seed}: VIP holders\n{}",
+        describe(sim)
+    );
     let pm = sim.priority(m, VRID).unwrap();
     for &n in &live {
         let pn = sim.priority(n, VRID).unwrap();
@@ -260,7 +278,10 @@ fn stable(seed: u64) -> (Sim, Cluster, usize, usize) {
     assert_eq!(masters.len(), 1, "seed {seed}\n{}", describe(&sim));
     let best = (0..n).max_by_key(|&i| prios[i]).unwrap();
     assert_eq!(masters[0], best);
-    let next = (0..n).filter(|&i| i != best).max_by_key(|&i| prios[i]).unwrap();
+    let next = (0..n)
+        .filter(|&i| i != best)
+        .max_by_key(|&i| prios[i])
+        .unwrap();
     (sim, c, best, next)
 }
 
@@ -271,7 +292,12 @@ fn takeover_after(sim: &mut Sim, c: &Cluster, from: Time, next: usize) -> Durati
         .iter()
         .find(|t| t.at > from && t.to == State::Master)
         .unwrap_or_else(|| panic!("no takeover\n{}", describe(sim)));
-    assert_eq!(t.node, next, "the highest backup takes over\n{}", describe(sim));
+    assert_eq!(
+        t.node,
+        next,
+        "the highest backup takes over\n{}",
+        describe(sim)
+    );
     t.at - from
 }
 

@@ -55,7 +55,9 @@ impl Instance {
         self.state = State::Master;
         self.wants_master = false;
         self.master = None;
-        self.ah_seq_tx = 0;
+        // keepalived continues the AH sequence from the highest number heard (captured:
+        // the new master went on from the old master's 5 with 6), so receivers accept it.
+        self.ah_seq_tx = self.ah_seq_tx.max(self.ah_seq_rx.unwrap_or(0));
         self.stats.became_master += 1;
         self.send_advert(self.effective, out);
         out.push(Action::AddAddresses { instance: self.id });

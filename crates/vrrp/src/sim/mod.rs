@@ -304,7 +304,9 @@ impl Sim {
             if let Some(r) = self.nodes[node].router.as_mut() {
                 match &what {
                     What::Wake(_) => r.handle(Event::Timer, now, &mut out),
-                    What::Deliver { src, dst, bytes, .. } => r.handle(
+                    What::Deliver {
+                        src, dst, bytes, ..
+                    } => r.handle(
                         Event::Advert(Received {
                             src: *src,
                             dst: *dst,

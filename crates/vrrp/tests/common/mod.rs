@@ -143,7 +143,13 @@ impl Replay {
 pub fn show(r: &Router, a: &Action) -> String {
     let name = |i: &InstanceId| r.instance(*i).name().to_string();
     let multi = r.instances().len() > 1;
-    let pre = |i: &InstanceId| if multi { format!("{} ", name(i)) } else { String::new() };
+    let pre = |i: &InstanceId| {
+        if multi {
+            format!("{} ", name(i))
+        } else {
+            String::new()
+        }
+    };
     match a {
         Action::SendAdvert {
             instance, priority, ..
@@ -160,7 +166,12 @@ pub fn show(r: &Router, a: &Action) -> String {
         } => {
             let reason = format!("{reason:?}");
             let reason = reason.split([' ', '{']).next().unwrap_or("");
-            format!("{}notify {}->{} {reason}", pre(instance), from.name(), to.name())
+            format!(
+                "{}notify {}->{} {reason}",
+                pre(instance),
+                from.name(),
+                to.name()
+            )
         }
         Action::GroupNotify { to, .. } => format!("group {}", to.name()),
         Action::PriorityChanged { instance, from, to } => {
