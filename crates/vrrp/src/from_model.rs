@@ -107,7 +107,11 @@ fn instance(cfg: &Config, i: &VrrpInstance) -> Option<InstanceConfig> {
             })
             .collect(),
         check_unicast_src: i.check_unicast_src.unwrap_or(true),
-        addr_mismatch: AddrMismatch::Accept,
+        addr_mismatch: if g.vrrp_address_mismatch_reject {
+            AddrMismatch::Reject
+        } else {
+            AddrMismatch::Accept
+        },
         skip_check_adv_addr: i.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
         down_timer_adverts: i
             .down_timer_adverts

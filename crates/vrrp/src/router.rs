@@ -38,6 +38,19 @@ pub struct Router {
     groups: Vec<SyncGroup>,
     stats: RouterStats,
     armed: Option<Time>,
+    /// Instances by (family, VRID): index `family * 256 + vrid`.
+    by_vrid: Vec<Vec<InstanceId>>,
+    /// Each instance's next deadline in µs (u64::MAX: none), kept in step with the instances
+    /// so that finding the earliest one is a scan of a flat array.
+    deadlines: Vec<u64>,
+}
+
+fn slot(family: Family, vrid: u8) -> usize {
+    let f = match family {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    };
+    f * 256 + usize::from(vrid)
 }
 
 impl Router {
@@ -66,11 +79,18 @@ impl Router {
                 }
             })
             .collect();
+        let mut by_vrid = vec![Vec::new(); 512];
+        for i in &inst {
+            by_vrid[slot(i.cfg.family, i.cfg.vrid)].push(i.id);
+        }
+        let deadlines = vec![u64::MAX; inst.len()];
         Router {
             instances: inst,
             groups,
             stats: RouterStats::default(),
             armed: None,
+            by_vrid,
+            deadlines,
         }
     }
 
@@ -96,15 +116,28 @@ impl Router {
 
     /// The earliest deadline of any instance.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.instances
-            .iter()
-            .filter_map(|i| i.next_deadline())
-            .min()
+        let m = self.deadlines.iter().copied().min().unwrap_or(u64::MAX);
+        (m != u64::MAX).then(|| Time::from_micros(m))
+    }
+
+    /// Re-reads one instance's deadline after it was handled.
+    fn touch(&mut self, id: InstanceId) {
+        let i = id.0 as usize;
+        self.deadlines[i] = self.instances[i]
+            .next_deadline()
+            .map_or(u64::MAX, Time::as_micros);
+    }
+
+    fn touch_all(&mut self) {
+        for i in 0..self.instances.len() {
+            self.touch(InstanceId(i as u16));
+        }
     }
 
     /// Handles one event at `now`, then every deadline up to `now`. Appends actions to `out`,
     /// ending with [`Action::ArmTimer`] when the earliest deadline changed.
     pub fn handle(&mut self, event: Event<'_>, now: Time, out: &mut Vec<Action>) {
+        let broad = !matches!(event, Event::Advert(_) | Event::Timer);
         match event {
             Event::Startup => {
                 for i in 0..self.instances.len() {
@@ -140,8 +173,13 @@ impl Router {
                 }
             }
         }
+        if broad {
+            self.touch_all();
+        }
         self.run_timers(now, out);
-        self.group_notifies(out);
+        if !self.groups.is_empty() {
+            self.group_notifies(out);
+        }
         let next = self.next_deadline();
         if next != self.armed {
             self.armed = next;
@@ -176,18 +214,18 @@ impl Router {
         let unicast = !rx.dst.is_multicast();
         // VRIDs may repeat on an interface for different unicast peer sets: prefer the
         // instance that lists the sender as a peer.
-        let candidates = self.instances.iter().filter(|i| {
-            i.cfg.vrid == header.vrid
-                && i.cfg.family == family
-                && (rx.interface.is_none()
-                    || i.cfg.interface.is_none()
-                    || i.cfg.interface.as_deref() == rx.interface)
-        });
         let mut chosen = None;
-        for i in candidates {
+        for &id in &self.by_vrid[slot(family, header.vrid)] {
+            let i = &self.instances[id.0 as usize];
+            let iface_ok = rx.interface.is_none()
+                || i.cfg.interface.is_none()
+                || i.cfg.interface.as_deref() == rx.interface;
+            if !iface_ok {
+                continue;
+            }
             let is_peer = i.cfg.unicast_peers.iter().any(|p| p.addr == rx.src);
             if chosen.is_none() || (unicast && is_peer) {
-                chosen = Some(i.id);
+                chosen = Some(id);
             }
         }
         let Some(id) = chosen else {
@@ -200,18 +238,21 @@ impl Router {
             return;
         };
         let signal = self.instances[id.0 as usize].on_advert(rx, now, out);
+        self.touch(id);
         self.group_signal(id, signal, now, out);
     }
 
     fn run_timers(&mut self, now: Time, out: &mut Vec<Action>) {
         // A transition may arm an immediate deadline (an owner's 1 µs timer): loop until quiet.
+        let now_us = now.as_micros();
         for _ in 0..4 * self.instances.len().max(1) {
             let mut fired = false;
             for i in 0..self.instances.len() {
-                if self.instances[i].next_deadline().is_some_and(|d| d <= now) {
+                if self.deadlines[i] <= now_us {
                     fired = true;
-                    let id = self.instances[i].id;
+                    let id = InstanceId(i as u16);
                     let signal = self.instances[i].on_timer(now, out);
+                    self.touch(id);
                     self.group_signal(id, signal, now, out);
                 }
             }
@@ -256,6 +297,9 @@ impl Router {
             Signal::BecameMaster => self.follow(&members, id, State::Master, &name, now, out),
             Signal::SteppedDown => self.follow(&members, id, State::Backup, &name, now, out),
             Signal::FaultChanged => self.sync_faults(now, out),
+        }
+        for m in members {
+            self.touch(m);
         }
     }
 

@@ -25,6 +25,10 @@ pub struct GlobalDefs {
     pub vrrp_version: u8,
     pub vrrp_strict: bool,
     pub vrrp_skip_check_adv_addr: bool,
+    /// lvsd extension `vrrp_address_mismatch accept|reject`: what a VRRP advert whose
+    /// address list differs from ours does. Default accept (keepalived >= 2.3.3); reject is
+    /// keepalived <= 2.3.2.
+    pub vrrp_address_mismatch_reject: bool,
     pub vrrp_check_unicast_src: bool,
     pub v3_checksum_as_v2: bool,
     pub vrrp_garp_interval: f64,
@@ -79,6 +83,7 @@ impl Default for GlobalDefs {
             vrrp_version: 2,
             vrrp_strict: false,
             vrrp_skip_check_adv_addr: false,
+            vrrp_address_mismatch_reject: false,
             vrrp_check_unicast_src: false,
             v3_checksum_as_v2: false,
             vrrp_garp_interval: 0.0,

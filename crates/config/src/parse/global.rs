@@ -78,6 +78,11 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
             }
             "vrrp_strict" => g.vrrp_strict = it.flag(),
             "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = it.flag(),
+            "vrrp_address_mismatch" => {
+                if let Some(v) = it.choice(&["accept", "reject"]) {
+                    g.vrrp_address_mismatch_reject = v == "reject";
+                }
+            }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = it.flag(),
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = it.flag(),
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
