@@ -114,6 +114,84 @@ impl Router {
         &self.stats
     }
 
+    /// A reload: instances with the same name and virtual router keep their state (a master
+    /// stays master, no flap); removed ones step down and report `Deleted`; new ones get new
+    /// ids and start at the next [`Event::Startup`] (report their source addresses first).
+    /// Ids of surviving instances do not change.
+    pub fn reconfigure(
+        &mut self,
+        instances: Vec<InstanceConfig>,
+        groups: Vec<(String, Vec<usize>)>,
+        now: Time,
+        out: &mut Vec<Action>,
+    ) {
+        let mut ids = Vec::with_capacity(instances.len());
+        let mut kept = vec![false; self.instances.len()];
+        for cfg in instances {
+            let old = self
+                .instances
+                .iter()
+                .position(|i| !i.deleted && i.name() == cfg.name && i.same_router(&cfg));
+            match old {
+                Some(pos) => {
+                    kept[pos] = true;
+                    self.instances[pos].reconfigure(cfg, now, out);
+                    ids.push(InstanceId(pos as u16));
+                }
+                None => {
+                    let id = InstanceId(self.instances.len() as u16);
+                    self.instances.push(Instance::new(id, cfg));
+                    self.deadlines.push(u64::MAX);
+                    ids.push(id);
+                }
+            }
+        }
+        for (pos, k) in kept.iter().enumerate() {
+            if !k && !self.instances[pos].deleted {
+                self.instances[pos].delete(now, out);
+            }
+        }
+        for i in &mut self.instances {
+            i.in_group = false;
+        }
+        self.groups = groups
+            .into_iter()
+            .map(|(name, members)| {
+                let members: Vec<InstanceId> = members
+                    .into_iter()
+                    .filter_map(|m| ids.get(m).copied())
+                    .collect();
+                for m in &members {
+                    self.instances[m.0 as usize].in_group = true;
+                }
+                let state = self
+                    .groups
+                    .iter()
+                    .find(|g| g.name == name)
+                    .and_then(|g| g.state);
+                SyncGroup {
+                    name,
+                    members,
+                    state,
+                }
+            })
+            .collect();
+        self.by_vrid = vec![Vec::new(); 512];
+        for i in self.instances.iter().filter(|i| !i.deleted) {
+            self.by_vrid[slot(i.cfg.family, i.cfg.vrid)].push(i.id);
+        }
+        self.sync_faults(now, out);
+        self.touch_all();
+        self.run_timers(now, out);
+        let next = self.next_deadline();
+        if next != self.armed {
+            self.armed = next;
+            if let Some(at) = next {
+                out.push(Action::ArmTimer { at });
+            }
+        }
+    }
+
     /// The earliest deadline of any instance.
     pub fn next_deadline(&self) -> Option<Time> {
         let m = self.deadlines.iter().copied().min().unwrap_or(u64::MAX);
@@ -295,11 +373,33 @@ impl Router {
                 }
             }
             Signal::BecameMaster => self.follow(&members, id, State::Master, &name, now, out),
-            Signal::SteppedDown => self.follow(&members, id, State::Backup, &name, now, out),
+            Signal::SteppedDown => {
+                self.follow(&members, id, State::Backup, &name, now, out);
+                self.break_symmetry(&members, id);
+            }
             Signal::FaultChanged => self.sync_faults(now, out),
         }
         for m in members {
             self.touch(m);
+        }
+    }
+
+    /// Two directors whose groups disagree (each has the best priority for a different VRID)
+    /// preempt each other, step down together and would time out together again, forever.
+    /// keepalived has this dance. lvsd breaks the tie as the RFC breaks equal priorities: the
+    /// group on the director with the lower address waits one more advert interval before its
+    /// next attempt. The extra wait lasts only until the first advert is accepted, so a healthy
+    /// master's failover timing is unchanged.
+    fn break_symmetry(&mut self, members: &[InstanceId], leader: InstanceId) {
+        let l = &self.instances[leader.0 as usize];
+        let (Some((winner, _)), Some(ours)) = (l.master, l.source_address()) else {
+            return;
+        };
+        if !crate::instance::addr_greater(winner, ours) {
+            return;
+        }
+        for &m in members {
+            self.instances[m.0 as usize].delay_down_timer();
         }
     }
 

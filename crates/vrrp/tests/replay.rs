@@ -597,3 +597,64 @@ fn sync_group_member_stepping_down_takes_the_group() {
     );
     assert_eq!((r.state(0), r.state(1)), (State::Backup, State::Backup));
 }
+
+fn reload(r: &mut Replay, t: f64, cfgs: Vec<lvsd_vrrp::InstanceConfig>) -> Vec<String> {
+    let mut out = Vec::new();
+    r.router.reconfigure(cfgs, vec![], secs(t), &mut out);
+    out.iter().map(|a| show(&r.router, a)).collect()
+}
+
+#[test]
+fn reload_keeps_a_master_master_without_a_flap() {
+    let mut r = master_at_3_609375();
+    // Same instance, new priority and one more VIP: no state change, no notify.
+    let mut c = v2(120);
+    c.vips.push(ip("10.0.0.101"));
+    assert_eq!(reload(&mut r, 4.0, vec![c]), ["prio 100->120", "add"]);
+    assert_eq!(r.state(0), State::Master);
+    assert_eq!(r.timer(4.609375), ["send 120", "arm 5.609375"]);
+}
+
+#[test]
+fn reload_keeps_a_backup_timer_running() {
+    let mut r = Replay::new(v2(100));
+    r.start(0.0);
+    assert!(
+        reload(&mut r, 1.0, vec![v2(100)]).is_empty(),
+        "nothing changes, nothing re-arms"
+    );
+    assert_eq!(r.timer(3.609375)[..2], ["send 100", "add"]);
+}
+
+#[test]
+fn reload_removing_a_master_steps_down_as_deleted() {
+    let mut r = master_at_3_609375();
+    let mut other = v2(100);
+    other.name = "VI_2".into();
+    other.vrid = 52;
+    let out = reload(&mut r, 4.0, vec![other]);
+    assert_eq!(
+        out,
+        [
+            "VI_1 send 0",
+            "VI_1 remove",
+            "VI_1 notify MASTER->STOP Deleted"
+        ]
+    );
+    // The new instance starts on the next Startup; the old id stays, deleted.
+    let out = r.start(4.0);
+    assert_eq!(out, ["VI_2 notify INIT->BACKUP Startup", "arm 7.609375"]);
+    assert!(r.router.instance(InstanceId(0)).is_deleted());
+    assert_eq!(r.router.instance(InstanceId(1)).name(), "VI_2");
+}
+
+#[test]
+fn reload_keeps_tracker_results() {
+    let (c, id) = tracked(-40);
+    let mut r = Replay::new(c.clone());
+    r.start(0.0);
+    r.track(0.5, &id, TrackerStatus::Down);
+    assert_eq!(r.router.instance(InstanceId(0)).effective_priority(), 60);
+    assert!(reload(&mut r, 1.0, vec![c]).is_empty());
+    assert_eq!(r.router.instance(InstanceId(0)).effective_priority(), 60);
+}

@@ -117,7 +117,7 @@ fn describe(sim: &Sim) -> String {
     let mut s = String::new();
     for n in 0..sim.len() {
         s += &format!(
-            "node {n} {} alive={} state={:?} prio={:?} cfg_prio={} nopreempt={}\n",
+            "node {n} {} alive={} state={:?} prio={:?} cfg_prio={} nopreempt={}",
             sim.spec(n).addr,
             sim.alive(n),
             sim.state(n, VRID),
@@ -125,6 +125,15 @@ fn describe(sim: &Sim) -> String {
             sim.spec(n).instances[0].priority,
             sim.spec(n).instances[0].nopreempt
         );
+        if let Some(i) = sim.spec(n).instances.get(1) {
+            s += &format!(
+                " | vrid {} state={:?} prio={:?}",
+                i.vrid,
+                sim.state(n, i.vrid),
+                sim.priority(n, i.vrid)
+            );
+        }
+        s += "\n";
     }
     for t in sim
         .transitions
@@ -136,8 +145,8 @@ fn describe(sim: &Sim) -> String {
         .rev()
     {
         s += &format!(
-            "  {} node {} {:?}->{:?} {:?}\n",
-            t.at, t.node, t.from, t.to, t.reason
+            "  {} node {} vrid {} {:?}->{:?} {:?}\n",
+            t.at, t.node, t.vrid, t.from, t.to, t.reason
         );
     }
     s
@@ -354,4 +363,110 @@ fn same_seed_same_history() {
         sim.transitions.clone()
     };
     assert_eq!(run(42), run(42));
+}
+
+/// Every node runs a sync group of two instances (outside VIP, inside gateway — the LVS-NAT
+/// layout of the seeds). After chaos and healing both VRIDs have their master on one node.
+#[test]
+fn sync_groups_keep_both_vrids_on_one_node() {
+    for seed in seeds() {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37);
+        let mut c = cluster(&mut rng);
+        for s in &mut c.specs {
+            let mut inside = s.instances[0].clone();
+            inside.name = "VI_IN".into();
+            inside.vrid = VRID + 1;
+            inside.vips = vec!["192.168.0.254".parse().unwrap()];
+            inside.interface = Some("eth1".into());
+            // Both members share the priority (and the trackers): the supported layout.
+            // Members that disagree between directors are tested below.
+            s.instances.push(inside);
+            s.groups = vec![("G".into(), vec![0, 1])];
+        }
+        let mut sim = Sim::new(seed, c.specs.clone());
+        for n in 0..sim.len() {
+            report_trackers(&mut sim, n);
+        }
+        chaos(&mut sim, &c, &mut rng);
+        // A real LAN has some jitter; it is what breaks the symmetric dance of two groups
+        // whose members disagree on the best node (see the README).
+        sim.net.set_all(Link {
+            jitter: Duration::from_micros(100),
+            ..Link::default()
+        });
+        sim.run_until(sim.now() + longest_down(&c) * 6 + c.interval * 2);
+        for _ in 0..3 {
+            let live = (0..sim.len())
+                .any(|n| matches!(sim.state(n, VRID), Some(State::Master | State::Backup)));
+            if live {
+                assert_eq!(
+                    sim.masters(VRID).len(),
+                    1,
+                    "seed {seed}\n{}",
+                    describe(&sim)
+                );
+            }
+            assert_eq!(
+                sim.masters(VRID),
+                sim.masters(VRID + 1),
+                "seed {seed}: the group is split\n{}",
+                describe(&sim)
+            );
+            sim.run_until(sim.now() + c.interval);
+        }
+    }
+}
+
+/// Two directors whose groups disagree: A is best on VRID 51, B on VRID 52. Both go master,
+/// each preempts the other on one VRID, both groups step down together — and, with identical
+/// timers, would do it again forever (keepalived does). lvsd's tie-break (the lower address
+/// waits one more interval after such a step-down) ends it on a perfectly regular network.
+#[test]
+fn conflicting_sync_groups_do_not_dance_forever() {
+    for (pa, pb) in [
+        ((200u8, 100u8), (100u8, 200u8)),
+        ((150, 120), (120, 150)),
+        ((100, 100), (100, 100)),
+    ] {
+        let mk = |addr: &str, p: (u8, u8)| {
+            let addr: IpAddr = addr.parse().unwrap();
+            let mut out = InstanceConfig::new(
+                "VI_OUT",
+                VRID,
+                p.0,
+                Version::V2,
+                vec!["10.0.0.100".parse().unwrap()],
+            );
+            out.src_addr = Some(addr);
+            let mut inside = InstanceConfig::new(
+                "VI_IN",
+                VRID + 1,
+                p.1,
+                Version::V2,
+                vec!["192.168.0.254".parse().unwrap()],
+            );
+            inside.src_addr = Some(addr);
+            inside.interface = Some("eth1".into());
+            NodeSpec {
+                addr,
+                instances: vec![out, inside],
+                groups: vec![("G".into(), vec![0, 1])],
+            }
+        };
+        let mut sim = Sim::new(7, vec![mk("10.0.0.1", pa), mk("10.0.0.2", pb)]);
+        sim.run_until(Time::from_millis(30_000));
+        let flaps = sim
+            .transitions
+            .iter()
+            .filter(|t| t.at > Time::from_millis(15_000))
+            .count();
+        assert_eq!(
+            flaps,
+            0,
+            "{pa:?} {pb:?}: still changing state after 15 s\n{}",
+            describe(&sim)
+        );
+        assert_eq!(sim.masters(VRID).len(), 1);
+        assert_eq!(sim.masters(VRID), sim.masters(VRID + 1));
+    }
 }

@@ -6,6 +6,8 @@
 //! [`Instance::on_timer`] next.
 
 mod receive;
+pub(crate) use receive::addr_greater;
+mod reload;
 mod transition;
 
 use crate::config::InstanceConfig;
@@ -36,10 +38,12 @@ pub struct Instance {
     pub(crate) id: InstanceId,
     pub(crate) cfg: InstanceConfig,
     pub(crate) state: State,
-    started: bool,
+    pub(crate) started: bool,
+    /// Removed by a reload; kept so that instance ids stay stable.
+    pub(crate) deleted: bool,
     pub(crate) tracking: Tracking,
-    link_up: bool,
-    src_addr: Option<IpAddr>,
+    pub(crate) link_up: bool,
+    pub(crate) src_addr: Option<IpAddr>,
     /// Fault imposed by the sync group (another member is faulty).
     group_fault: bool,
     pub(crate) in_group: bool,
@@ -73,6 +77,7 @@ impl Instance {
             cfg,
             state: State::Init,
             started: false,
+            deleted: false,
             tracking,
             link_up: true,
             group_fault: false,
@@ -196,7 +201,7 @@ impl Instance {
         }
     }
 
-    fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
+    pub(crate) fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
         let ah_seq = match self.cfg.auth {
             crate::config::AuthConfig::Ah(_) if self.cfg.version == crate::packet::Version::V2 => {
                 self.ah_seq_tx = self.ah_seq_tx.wrapping_add(1);
@@ -218,13 +223,16 @@ impl Instance {
 
     /// Starts the instance (RFC 5798 §6.4.1, keepalived-behaviour §2.1).
     pub fn start(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.started || self.deleted {
+            return;
+        }
         self.started = true;
         self.settle(now, out);
     }
 
     /// Moves out of INIT or FAULT when nothing holds the instance there, or into FAULT when
     /// something does. Called after every change of tracking, link or source address.
-    fn settle(&mut self, now: Time, out: &mut Vec<Action>) {
+    pub(crate) fn settle(&mut self, now: Time, out: &mut Vec<Action>) {
         if !self.started || self.state == State::Stop {
             return;
         }
@@ -263,7 +271,7 @@ impl Instance {
     }
 
     /// Recomputes the effective priority after a tracker change.
-    fn reprioritise(&mut self, out: &mut Vec<Action>) {
+    pub(crate) fn reprioritise(&mut self, out: &mut Vec<Action>) {
         let p = effective_priority(self.cfg.priority, self.tracking.summary().adjustment);
         if p != self.effective {
             out.push(Action::PriorityChanged {
@@ -355,7 +363,7 @@ impl Instance {
         });
     }
 
-    fn clear_timers(&mut self) {
+    pub(crate) fn clear_timers(&mut self) {
         self.down_at = None;
         self.advert_at = None;
         self.garp_at = None;
@@ -406,6 +414,13 @@ impl Instance {
             }
         }
         signal
+    }
+
+    /// Pushes a running down timer back by one advert interval (sync-group tie-break).
+    pub(crate) fn delay_down_timer(&mut self) {
+        if let Some(at) = self.down_at {
+            self.down_at = Some(at + self.cfg.advert_interval);
+        }
     }
 
     /// A sync group that is not ready keeps this member in BACKUP for another

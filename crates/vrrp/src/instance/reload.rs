@@ -1,0 +1,73 @@
+//! A reload: the instance keeps its state, timers and tracker results; only what changed in
+//! the configuration takes effect (keepalived-behaviour §2.1 "reload_master", without the
+//! re-init keepalived does to every other instance).
+
+use super::Instance;
+use crate::config::InstanceConfig;
+use crate::event::{Action, Reason, State};
+use crate::time::Time;
+use crate::track::Tracking;
+
+impl Instance {
+    /// Whether `cfg` is the same virtual router (otherwise a reload deletes and re-creates).
+    pub fn same_router(&self, cfg: &InstanceConfig) -> bool {
+        let c = &self.cfg;
+        c.name == cfg.name
+            && c.vrid == cfg.vrid
+            && c.family == cfg.family
+            && c.version == cfg.version
+            && c.interface == cfg.interface
+    }
+
+    /// Applies a new configuration of the same virtual router.
+    pub fn reconfigure(&mut self, cfg: InstanceConfig, now: Time, out: &mut Vec<Action>) {
+        let mut tracking = Tracking::new(&cfg.trackers);
+        tracking.carry_over(&self.tracking);
+        self.tracking = tracking;
+        let addresses_changed = self.cfg.vips != cfg.vips;
+        self.src_addr = cfg.src_addr.or(if self.cfg.src_addr.is_some() {
+            None
+        } else {
+            self.src_addr
+        });
+        self.cfg = cfg;
+        if self.state == State::Backup {
+            // Keep the running down timer; a v2 interval change applies from the next advert.
+            if self.cfg.version == crate::packet::Version::V2 {
+                self.master_adver_interval = self.cfg.advert_interval;
+            }
+        }
+        self.reprioritise(out);
+        if self.state == State::Master && addresses_changed {
+            out.push(Action::AddAddresses { instance: self.id });
+        }
+        self.settle(now, out);
+    }
+
+    /// Removed from the configuration: step down like a shutdown, report it as deleted.
+    pub fn delete(&mut self, _now: Time, out: &mut Vec<Action>) {
+        let from = self.state;
+        if from == State::Master {
+            self.send_advert(0, out);
+            out.push(Action::RemoveAddresses { instance: self.id });
+            self.stats.released_master += 1;
+        }
+        self.clear_timers();
+        self.state = State::Stop;
+        self.deleted = true;
+        self.last_reason = Reason::Deleted;
+        if from != State::Stop {
+            out.push(Action::Notify {
+                instance: self.id,
+                from,
+                to: State::Stop,
+                reason: Reason::Deleted,
+                priority: self.effective,
+            });
+        }
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
