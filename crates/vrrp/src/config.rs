@@ -147,6 +147,16 @@ impl InstanceConfig {
         }
     }
 
+    /// The checksum pseudo-header of an advert from `src` to `dst`: none for v2 and for
+    /// `v3_checksum_as_v2` over IPv4 (RFC 5798 §5.2.8).
+    pub fn pseudo_header(&self, src: IpAddr, dst: IpAddr) -> Option<(IpAddr, IpAddr)> {
+        match (self.version, self.family) {
+            (Version::V2, _) => None,
+            (Version::V3, Family::V4) if self.v3_checksum_as_v2 => None,
+            (Version::V3, _) => Some((src, dst)),
+        }
+    }
+
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
     }

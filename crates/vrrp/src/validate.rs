@@ -3,7 +3,7 @@
 
 use crate::config::{AddrMismatch, AuthConfig, InstanceConfig};
 use crate::event::Received;
-use crate::packet::{self, Advert, Auth, Family, Version};
+use crate::packet::{self, Advert, Auth, Version};
 use std::net::IpAddr;
 
 macro_rules! drop_reasons {
@@ -128,11 +128,7 @@ pub fn check(
         return Err(DropReason::Version);
     }
     let advert = Advert::decode(rx.payload, cfg.family).map_err(|_| DropReason::Length)?;
-    let pseudo = match (cfg.version, cfg.family) {
-        (Version::V2, _) => None,
-        (Version::V3, Family::V4) if cfg.v3_checksum_as_v2 => None,
-        (Version::V3, _) => Some((rx.src, rx.dst)),
-    };
+    let pseudo = cfg.pseudo_header(rx.src, rx.dst);
     if !packet::checksum_ok(rx.payload, cfg.version, pseudo) {
         return Err(DropReason::Checksum);
     }

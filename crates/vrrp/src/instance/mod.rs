@@ -340,12 +340,16 @@ impl Instance {
     }
 
     /// Graceful shutdown (keepalived-behaviour §2.8: priority 0, then addresses removed).
-    pub fn shutdown(&mut self, now: Time, out: &mut Vec<Action>) {
-        let _ = now;
-        if self.state == State::Stop {
+    pub fn shutdown(&mut self, _now: Time, out: &mut Vec<Action>) {
+        self.stop(Reason::Shutdown, out);
+    }
+
+    /// Into STOP: a master first says priority 0 and takes its addresses down.
+    pub(crate) fn stop(&mut self, reason: Reason, out: &mut Vec<Action>) {
+        let from = self.state;
+        if from == State::Stop {
             return;
         }
-        let from = self.state;
         if from == State::Master {
             self.send_advert(0, out);
             out.push(Action::RemoveAddresses { instance: self.id });
@@ -353,12 +357,12 @@ impl Instance {
         }
         self.clear_timers();
         self.state = State::Stop;
-        self.last_reason = Reason::Shutdown;
+        self.last_reason = reason.clone();
         out.push(Action::Notify {
             instance: self.id,
             from,
             to: State::Stop,
-            reason: Reason::Shutdown,
+            reason,
             priority: self.effective,
         });
     }

@@ -46,25 +46,8 @@ impl Instance {
 
     /// Removed from the configuration: step down like a shutdown, report it as deleted.
     pub fn delete(&mut self, _now: Time, out: &mut Vec<Action>) {
-        let from = self.state;
-        if from == State::Master {
-            self.send_advert(0, out);
-            out.push(Action::RemoveAddresses { instance: self.id });
-            self.stats.released_master += 1;
-        }
-        self.clear_timers();
-        self.state = State::Stop;
+        self.stop(Reason::Deleted, out);
         self.deleted = true;
-        self.last_reason = Reason::Deleted;
-        if from != State::Stop {
-            out.push(Action::Notify {
-                instance: self.id,
-                from,
-                to: State::Stop,
-                reason: Reason::Deleted,
-                priority: self.effective,
-            });
-        }
     }
 
     pub fn is_deleted(&self) -> bool {

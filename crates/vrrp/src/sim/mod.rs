@@ -9,7 +9,6 @@ pub mod network;
 
 use crate::config::InstanceConfig;
 use crate::event::{Action, Event, InstanceId, Reason, Received, State};
-use crate::packet::{Family, Version};
 use crate::router::Router;
 use crate::time::Time;
 use crate::track::{TrackerId, TrackerStatus};
@@ -211,26 +210,23 @@ impl Sim {
                     instance, advert, ..
                 } => {
                     let cfg = &self.nodes[node].spec.instances[instance.0 as usize];
-                    let (family, as_v2) = (cfg.family, cfg.v3_checksum_as_v2);
                     let src = self.nodes[node].spec.addr;
-                    let dsts: Vec<IpAddr> = if cfg.is_unicast() {
+                    let dsts: Vec<(IpAddr, Option<(IpAddr, IpAddr)>)> = if cfg.is_unicast() {
                         cfg.unicast_peers.iter().map(|p| p.addr).collect()
                     } else {
                         vec![cfg.mcast_group]
-                    };
+                    }
+                    .into_iter()
+                    .map(|d| (d, cfg.pseudo_header(src, d)))
+                    .collect();
                     self.sent.push(Sent {
                         at: self.now,
                         node,
                         vrid: advert.vrid,
                         priority: advert.priority,
                     });
-                    for dst in dsts {
+                    for (dst, pseudo) in dsts {
                         self.buf.clear();
-                        let pseudo = match (advert.version, family) {
-                            (Version::V3, Family::V6) => Some((src, dst)),
-                            (Version::V3, Family::V4) if !as_v2 => Some((src, dst)),
-                            _ => None,
-                        };
                         advert.encode(pseudo, &mut self.buf);
                         for to in 0..self.nodes.len() {
                             if to == node {
