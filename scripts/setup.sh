@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in keepalived ipvsadm build-essential pkg-config; do
+for p in keepalived ipvsadm build-essential pkg-config iproute2; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then

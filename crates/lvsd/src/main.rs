@@ -2,6 +2,7 @@
 //! subcommand lives in its own module and calls into the library crates.
 
 mod check;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,11 +23,14 @@ enum Command {
     /// Validate a keepalived.conf: exit 0 = runs as written, 1 = runs with
     /// warnings, 2 = would not run (errors).
     Check(check::CheckArgs),
+    /// Run the daemon in the foreground (VRRP: failover of the virtual addresses).
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

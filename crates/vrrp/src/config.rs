@@ -85,6 +85,8 @@ pub struct InstanceConfig {
     pub src_addr: Option<IpAddr>,
     pub mcast_group: IpAddr,
     pub unicast_peers: Vec<UnicastPeer>,
+    /// TTL of unicast adverts (keepalived `unicast_ttl`, default 255).
+    pub unicast_ttl: u8,
     /// Drop unicast adverts whose source is not a configured peer (lvsd's default: on).
     pub check_unicast_src: bool,
     pub addr_mismatch: AddrMismatch,
@@ -133,6 +135,7 @@ impl InstanceConfig {
             src_addr: None,
             mcast_group,
             unicast_peers: Vec::new(),
+            unicast_ttl: 255,
             check_unicast_src: true,
             addr_mismatch: AddrMismatch::Accept,
             skip_check_adv_addr: false,

@@ -106,6 +106,7 @@ fn instance(cfg: &Config, i: &VrrpInstance) -> Option<InstanceConfig> {
                 max_ttl: p.max_ttl,
             })
             .collect(),
+        unicast_ttl: i.unicast_ttl.unwrap_or(255),
         check_unicast_src: i.check_unicast_src.unwrap_or(true),
         addr_mismatch: if g.vrrp_address_mismatch_reject {
             AddrMismatch::Reject

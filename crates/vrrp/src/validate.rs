@@ -53,11 +53,23 @@ pub struct Stats {
     pub became_master: u64,
     pub released_master: u64,
     pub address_list_mismatch: u64,
+    /// Drops by reason; serialised as `{"ttl": 0, "checksum": 2, ...}`.
+    #[serde(serialize_with = "drops_by_name")]
     drops: [u64; 14],
+}
+
+fn drops_by_name<S: serde::Serializer>(d: &[u64; 14], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(DropReason::ALL.len()))?;
+    for r in DropReason::ALL {
+        m.serialize_entry(r.name(), &d[*r as usize])?;
+    }
+    m.end()
 }
 
 impl Stats {
     pub fn count_drop(&mut self, r: DropReason) {
+        debug_assert_eq!(DropReason::ALL.len(), 14);
         self.drops[r as usize] += 1;
     }
 

@@ -1,0 +1,341 @@
+//! The VRRP engine: one OS thread with its own single-threaded tokio runtime, so that nothing
+//! else in the process (checkers, scripts, the control socket) can delay an advert.
+//!
+//! It owns the [`Router`] (the sans-IO core), the raw VRRP sockets and the netlink handle, and
+//! turns the core's actions into packets, addresses and notifications.
+
+use super::apply::{Io, SocketKey};
+use super::plan::Plan;
+use super::status;
+use lvsd_netif::NetEvent;
+use lvsd_vrrp::event::{AhRx, Event, InstanceId, Received};
+use lvsd_vrrp::packet::{self, Family};
+use lvsd_vrrp::track::{TrackerId, TrackerKind, TrackerStatus};
+use lvsd_vrrp::{Action, Router, Time};
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// What the rest of the daemon can ask of the engine.
+pub enum Control {
+    /// Priority-0 adverts, addresses removed, STOP notifies; the engine then exits.
+    Shutdown,
+    /// A new, validated configuration.
+    Reload(Box<Plan>),
+    /// A JSON snapshot of every instance.
+    Status(oneshot::Sender<serde_json::Value>),
+}
+
+/// Everything that wakes the engine.
+pub enum Input {
+    Control(Control),
+    Tracker(TrackerId, TrackerStatus),
+    Packet {
+        key: SocketKey,
+        bytes: Vec<u8>,
+        /// IPv6 only (IPv4 metadata is in the packet's own header).
+        v6: Option<lvsd_netif::Recv6>,
+    },
+    Net(NetEvent),
+}
+
+pub struct Engine {
+    router: Router,
+    io: Io,
+    epoch: Instant,
+    rx: mpsc::UnboundedReceiver<Input>,
+    deadline: Option<Time>,
+    out: Vec<Action>,
+}
+
+impl Engine {
+    /// Starts the engine thread; returns the sender for its inputs and the thread handle.
+    pub fn spawn(
+        plan: Plan,
+        notify: mpsc::UnboundedSender<super::NotifyRequest>,
+    ) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let tx2 = tx.clone();
+        let handle = std::thread::Builder::new()
+            .name("vrrp".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!("vrrp engine: cannot build its runtime: {e}");
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match Io::new(&plan, tx2, notify).await {
+                        Ok(io) => {
+                            let router = Router::new(plan.instances.clone(), plan.groups.clone());
+                            let mut e = Engine {
+                                router,
+                                io,
+                                epoch: Instant::now(),
+                                rx,
+                                deadline: None,
+                                out: Vec::with_capacity(32),
+                            };
+                            e.run().await;
+                        }
+                        Err(e) => tracing::error!("vrrp engine: {e}"),
+                    }
+                });
+            })?;
+        Ok((tx, handle))
+    }
+
+    fn now(&self) -> Time {
+        Time::from_micros(self.epoch.elapsed().as_micros() as u64)
+    }
+
+    async fn handle(&mut self, event: Event<'_>) {
+        let now = self.now();
+        self.out.clear();
+        self.router.handle(event, now, &mut self.out);
+        self.apply_out().await;
+    }
+
+    async fn apply_out(&mut self) {
+        let actions = std::mem::take(&mut self.out);
+        for a in &actions {
+            if let Action::ArmTimer { at } = a {
+                self.deadline = Some(*at);
+            }
+            self.io.apply(&self.router, a).await;
+        }
+        self.out = actions;
+        // The router only reports changes; keep our deadline in step with it.
+        self.deadline = self.router.next_deadline();
+    }
+
+    async fn startup(&mut self) {
+        let n = self.router.instances().len();
+        for i in 0..n {
+            let id = InstanceId(i as u16);
+            let inst = self.router.instance(id);
+            let cfg = inst.config().clone();
+            // Link state of the instance's interface and its source address.
+            if let Some(ifname) = cfg.interface.clone() {
+                let up = self.io.link_up(&ifname).await;
+                self.handle(Event::Interface { name: &ifname, up }).await;
+            }
+            let src = match cfg.src_addr {
+                Some(a) => Some(a),
+                None => self.io.primary_address(&cfg).await,
+            };
+            self.handle(Event::SourceAddress {
+                instance: id,
+                addr: src,
+            })
+            .await;
+        }
+        // Tracked interfaces report their current state.
+        let tracked: Vec<String> = self
+            .router
+            .instances()
+            .iter()
+            .flat_map(|i| i.config().trackers.iter())
+            .filter(|t| t.id.kind == TrackerKind::Interface)
+            .map(|t| t.id.name.clone())
+            .collect();
+        for name in tracked {
+            let up = self.io.link_up(&name).await;
+            let status = if up {
+                TrackerStatus::Up
+            } else {
+                TrackerStatus::Down
+            };
+            self.handle(Event::Tracker {
+                id: TrackerId::new(TrackerKind::Interface, &name),
+                status,
+            })
+            .await;
+        }
+        self.io.remove_leftovers(&self.router).await;
+        self.handle(Event::Startup).await;
+    }
+
+    async fn run(&mut self) {
+        self.startup().await;
+        loop {
+            let sleep_until = self
+                .deadline
+                .map(|t| self.epoch + Duration::from_micros(t.as_micros()));
+            let input = tokio::select! {
+                i = self.rx.recv() => i,
+                _ = sleep(sleep_until) => {
+                    self.handle(Event::Timer).await;
+                    continue;
+                }
+            };
+            let Some(input) = input else { break };
+            match input {
+                Input::Packet { key, bytes, v6 } => self.packet(&key, &bytes, v6).await,
+                Input::Tracker(id, status) => self.handle(Event::Tracker { id, status }).await,
+                Input::Net(ev) => self.net_event(ev).await,
+                Input::Control(Control::Status(reply)) => {
+                    let _ = reply.send(status::snapshot(&self.router, self.now()));
+                }
+                Input::Control(Control::Reload(plan)) => self.reload(*plan).await,
+                Input::Control(Control::Shutdown) => {
+                    self.handle(Event::Shutdown).await;
+                    self.io.finish().await;
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn packet(&mut self, key: &SocketKey, bytes: &[u8], v6: Option<lvsd_netif::Recv6>) {
+        match (key.family, v6) {
+            (Family::V4, _) => {
+                let p = match packet::ipv4::parse_ipv4(bytes) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.io.ip_error(e.reason());
+                        return;
+                    }
+                };
+                let ah = p.ah.map(|h| AhRx {
+                    packet: bytes,
+                    seq: h.seq,
+                });
+                let rx = Received {
+                    src: IpAddr::V4(p.src),
+                    dst: IpAddr::V4(p.dst),
+                    ttl: p.ttl,
+                    interface: key.interface.as_deref(),
+                    ah,
+                    payload: p.vrrp,
+                };
+                let now = self.now();
+                self.out.clear();
+                self.router.handle(Event::Advert(rx), now, &mut self.out);
+                self.apply_out().await;
+            }
+            (Family::V6, Some(m)) => {
+                let len = m.len.min(bytes.len());
+                let rx = Received {
+                    src: IpAddr::V6(m.src),
+                    dst: IpAddr::V6(m.dst),
+                    ttl: m.hop_limit,
+                    interface: key.interface.as_deref(),
+                    ah: None,
+                    payload: &bytes[..len],
+                };
+                let now = self.now();
+                self.out.clear();
+                self.router.handle(Event::Advert(rx), now, &mut self.out);
+                self.apply_out().await;
+            }
+            (Family::V6, None) => {}
+        }
+    }
+
+    async fn net_event(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::Link { name, up, .. } => {
+                if !self.io.link_changed(&name, up) {
+                    return;
+                }
+                tracing::info!("link {name} is {}", if up { "up" } else { "down" });
+                self.handle(Event::Interface { name: &name, up }).await;
+                let id = TrackerId::new(TrackerKind::Interface, &name);
+                let status = if up {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                };
+                self.handle(Event::Tracker { id, status }).await;
+            }
+            NetEvent::AddrRemoved(a) => {
+                // A source address that disappears drives FAULT (keepalived: no source IP).
+                let ids: Vec<InstanceId> = self
+                    .router
+                    .instances()
+                    .iter()
+                    .filter(|i| i.source_address() == Some(a.addr))
+                    .map(|i| i.id())
+                    .collect();
+                for id in ids {
+                    let cfg = self.router.instance(id).config().clone();
+                    if cfg.src_addr.is_some() {
+                        continue;
+                    }
+                    let addr = self.io.primary_address(&cfg).await;
+                    self.handle(Event::SourceAddress { instance: id, addr })
+                        .await;
+                }
+                self.io.address_removed(&a);
+            }
+            NetEvent::AddrAdded(a) => {
+                let ids: Vec<InstanceId> = self
+                    .router
+                    .instances()
+                    .iter()
+                    .filter(|i| i.source_address().is_none() && i.config().src_addr.is_none())
+                    .map(|i| i.id())
+                    .collect();
+                for id in ids {
+                    let cfg = self.router.instance(id).config().clone();
+                    let addr = self.io.primary_address(&cfg).await;
+                    if addr.is_some() {
+                        self.handle(Event::SourceAddress { instance: id, addr })
+                            .await;
+                    }
+                }
+                let _ = a;
+            }
+        }
+    }
+
+    async fn reload(&mut self, plan: Plan) {
+        tracing::info!("reload: {} instance(s)", plan.instances.len());
+        let now = self.now();
+        self.out.clear();
+        let before = self.router.instances().len();
+        self.router.reconfigure(
+            plan.instances.clone(),
+            plan.groups.clone(),
+            now,
+            &mut self.out,
+        );
+        if let Err(e) = self.io.reconfigure(&plan, &self.router).await {
+            tracing::error!("reload: {e}");
+        }
+        self.apply_out().await;
+        // New instances: report their link and source address, then start them.
+        for i in before..self.router.instances().len() {
+            let id = InstanceId(i as u16);
+            let cfg = self.router.instance(id).config().clone();
+            if let Some(ifname) = cfg.interface.clone() {
+                let up = self.io.link_up(&ifname).await;
+                self.handle(Event::Interface { name: &ifname, up }).await;
+            }
+            let src = match cfg.src_addr {
+                Some(a) => Some(a),
+                None => self.io.primary_address(&cfg).await,
+            };
+            self.handle(Event::SourceAddress {
+                instance: id,
+                addr: src,
+            })
+            .await;
+        }
+        self.handle(Event::Startup).await;
+    }
+}
+
+async fn sleep(until: Option<Instant>) {
+    match until {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,204 @@
+//! `lvsd run`: the daemon in the foreground.
+//!
+//! Threads: the VRRP engine (its own runtime, see [`engine`]); everything else (scripts,
+//! trackers, notifications, the control socket, signals) on the main runtime.
+
+mod apply;
+mod control;
+mod engine;
+mod plan;
+mod ratelimit;
+mod scripts;
+mod status;
+
+use clap::Args;
+use engine::{Control, Engine, Input};
+use lvsd_config::model::Notify;
+use lvsd_vrrp::State;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The configuration file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "/etc/keepalived/keepalived.conf"
+    )]
+    file: PathBuf,
+    /// The control socket (mode 0600) that `lvsd status` reads.
+    #[arg(long, default_value = "/run/lvsd/lvsd.sock")]
+    socket: PathBuf,
+    /// How long STOP notify scripts may run at shutdown.
+    #[arg(long, default_value = "5", value_name = "SECONDS")]
+    stop_timeout: f64,
+}
+
+/// What the notify runner must do (from the engine's actions).
+#[derive(Debug, Clone)]
+pub enum NotifyRequest {
+    Instance {
+        name: String,
+        from: State,
+        to: State,
+        priority: u8,
+        reason: String,
+        scripts: Notify,
+        /// Removed by a reload (`notify_deleted`, else FAULT, as keepalived).
+        deleted: bool,
+    },
+    Group {
+        name: String,
+        from: State,
+        to: State,
+        scripts: Notify,
+    },
+    MasterRxLowerPriority {
+        name: String,
+        scripts: Notify,
+        priority: u8,
+    },
+    PriorityChanged {
+        name: String,
+        state: State,
+        priority: u8,
+        /// The instance's own `notify_priority_changes`.
+        enabled: bool,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LVSD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run(args: &RunArgs) -> ExitCode {
+    init_logging();
+    let plan = match plan::load(&args.file) {
+        Ok(p) => p,
+        Err(text) => {
+            eprint!("{text}");
+            tracing::error!(
+                "{}: not starting: the configuration has errors",
+                args.file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(main_loop(args, plan))
+}
+
+async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
+    tracing::info!(
+        "lvsd {} starting: {} VRRP instance(s) from {} ({} configuration warning(s); `lvsd check` shows them)",
+        env!("CARGO_PKG_VERSION"),
+        plan.instances.len(),
+        args.file.display(),
+        plan.warnings
+    );
+    let listener = match control::bind(&args.socket) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("control socket {}: {e}", args.socket.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (notify_tx, notify_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, thread) = match Engine::spawn(plan.clone(), notify_tx) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("cannot start the VRRP engine: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx);
+    tokio::spawn(control::serve(
+        listener,
+        engine.clone(),
+        args.socket.clone(),
+    ));
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return ExitCode::FAILURE;
+    };
+    let thread = std::sync::Arc::new(std::sync::Mutex::new(Some(thread)));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+                match plan::load(&args.file) {
+                    Ok(p) => {
+                        scripts.reload(&p);
+                        let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
+                    }
+                    Err(text) => {
+                        eprint!("{text}");
+                        tracing::error!("reload refused: the new configuration has errors; keeping the running one");
+                    }
+                }
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+            }
+            _ = engine_stopped(thread.clone()) => {
+                tracing::error!("the VRRP engine stopped");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    tracing::info!("stopping");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    let _ = engine.send(Input::Control(Control::Shutdown));
+    let t = thread.lock().ok().and_then(|mut t| t.take());
+    if let Some(t) = t {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
+    scripts
+        .shutdown(Duration::from_secs_f64(args.stop_timeout.max(0.0)))
+        .await;
+    let _ = std::fs::remove_file(&args.socket);
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Resolves when the engine thread has ended on its own.
+async fn engine_stopped(
+    thread: std::sync::Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let finished = thread
+            .lock()
+            .map(|t| t.as_ref().is_some_and(|t| t.is_finished()))
+            .unwrap_or(false);
+        if finished {
+            return;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What the daemon runs: the validated configuration turned into VRRP instances and, per
+//! instance, the addresses, routes and rules that follow its MASTER state.
+
+use lvsd_config::model::{Config, IpAddressSpec};
+use lvsd_config::{render, LoadOptions, Severity};
+use lvsd_vrrp::from_model::from_config;
+use lvsd_vrrp::InstanceConfig;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+/// One address an instance installs on MASTER (virtual_ipaddress or _excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub dev: String,
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    pub scope: Option<u8>,
+    pub peer: Option<IpAddr>,
+    pub noprefixroute: bool,
+}
+
+/// The per-instance data the engine needs beyond the protocol configuration.
+#[derive(Debug, Clone, Default)]
+pub struct InstancePlan {
+    pub vips: Vec<Vip>,
+    pub routes: Vec<Vec<String>>,
+    pub rules: Vec<Vec<String>>,
+    pub notify: lvsd_config::model::Notify,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub config: Config,
+    pub instances: Vec<InstanceConfig>,
+    pub groups: Vec<(String, Vec<usize>)>,
+    /// Parallel to `instances`.
+    pub extra: Vec<InstancePlan>,
+    /// Gap between gratuitous ARPs / NAs on one interface.
+    pub garp_interval: std::time::Duration,
+    /// How many diagnostics were warnings (logged at start).
+    pub warnings: usize,
+}
+
+/// Loads and validates; on errors returns the rendered diagnostics.
+pub fn load(path: &Path) -> Result<Plan, String> {
+    let loaded = lvsd_config::load_file(path, &LoadOptions::default());
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        let mut text: String = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| render::human(d, false))
+            .collect();
+        text += &render::summary(&loaded.diagnostics);
+        return Err(text);
+    }
+    let warnings = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    for d in &loaded.diagnostics {
+        if d.severity == Severity::Warning {
+            tracing::warn!(target: "config", "{}:{}: {} [{}]", d.file.as_deref().unwrap_or("?"),
+                d.loc.map(|l| l.line).unwrap_or(0), d.message, d.code.name());
+        }
+    }
+    Ok(plan(loaded.config, warnings))
+}
+
+pub fn plan(config: Config, warnings: usize) -> Plan {
+    let (instances, groups) = from_config(&config);
+    let extra = instances
+        .iter()
+        .map(|ic| {
+            let Some(mi) = config.instances.iter().find(|m| m.name == ic.name) else {
+                return InstancePlan::default();
+            };
+            let default_dev = mi.interface.clone().unwrap_or_default();
+            let vips = mi
+                .virtual_ipaddress
+                .iter()
+                .chain(&mi.virtual_ipaddress_excluded)
+                .map(|s| vip(s, &default_dev))
+                .collect();
+            InstancePlan {
+                vips,
+                routes: mi.virtual_routes.iter().map(|r| r.words.clone()).collect(),
+                rules: mi.virtual_rules.iter().map(|r| r.words.clone()).collect(),
+                notify: mi.notify.clone(),
+            }
+        })
+        .collect();
+    let garp_interval =
+        std::time::Duration::from_secs_f64(config.global.vrrp_garp_interval.max(0.0));
+    Plan {
+        config,
+        instances,
+        groups,
+        extra,
+        garp_interval,
+        warnings,
+    }
+}
+
+fn vip(s: &IpAddressSpec, default_dev: &str) -> Vip {
+    let broadcast = match (s.brd.as_deref(), s.addr) {
+        (Some("+"), IpAddr::V4(a)) => {
+            let host_bits = 32 - u32::from(s.prefix_len.min(32));
+            let mask = if host_bits == 32 {
+                0
+            } else {
+                u32::MAX << host_bits
+            };
+            Some(Ipv4Addr::from(u32::from(a) | !mask))
+        }
+        (Some(b), IpAddr::V4(_)) => b.parse().ok(),
+        _ => None,
+    };
+    let scope = s.scope.as_deref().and_then(|sc| match sc {
+        "global" | "universe" => Some(0),
+        "site" => Some(200),
+        "link" => Some(253),
+        "host" => Some(254),
+        "nowhere" => Some(255),
+        n => n.parse().ok(),
+    });
+    Vip {
+        addr: s.addr,
+        prefix_len: s.prefix_len,
+        dev: s.dev.clone().unwrap_or_else(|| default_dev.to_string()),
+        label: s.label.clone(),
+        broadcast,
+        scope,
+        peer: s.peer,
+        noprefixroute: s.flags.iter().any(|f| f == "noprefixroute"),
+    }
+}

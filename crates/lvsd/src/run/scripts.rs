@@ -1,0 +1,212 @@
+//! Trackers (vrrp_script, track_file, track_process) and notifications, on the main runtime:
+//! script load can never delay the VRRP engine, which only receives tracker results.
+
+use super::engine::Input;
+use super::plan::Plan;
+use super::NotifyRequest;
+use lvsd_scripts::{
+    track_file, track_process, Fifos, Notifier, NotifierOptions, ScriptUsers, Target,
+};
+use lvsd_vrrp::track::{TrackerId, TrackerStatus};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub struct Scripts {
+    trackers: Vec<JoinHandle<()>>,
+    tracker_tx: mpsc::Sender<(TrackerId, TrackerStatus)>,
+    /// Last status of each tracker (to resume them across a reload without a blip).
+    last: Arc<Mutex<HashMap<TrackerId, TrackerStatus>>>,
+    notifier: Notifier,
+    fifos: Option<Fifos>,
+    users: ScriptUsers,
+    notify_task: JoinHandle<()>,
+}
+
+fn users_of(plan: &Plan) -> ScriptUsers {
+    match ScriptUsers::from_global(&plan.config.global) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!("script user: {e}; scripts run as lvsd's own user");
+            ScriptUsers::current()
+        }
+    }
+}
+
+/// Scripts some instance or sync group actually tracks (an unused one never runs).
+fn tracked_scripts(plan: &Plan) -> HashSet<String> {
+    plan.config
+        .instances
+        .iter()
+        .map(|i| &i.track)
+        .chain(plan.config.sync_groups.iter().map(|g| &g.track))
+        .flat_map(|t| t.scripts.iter().map(|r| r.name.clone()))
+        .collect()
+}
+
+impl Scripts {
+    pub fn start(
+        plan: &Plan,
+        engine: mpsc::UnboundedSender<Input>,
+        mut requests: mpsc::UnboundedReceiver<NotifyRequest>,
+    ) -> Scripts {
+        let users = users_of(plan);
+        let (tracker_tx, mut tracker_rx) = mpsc::channel::<(TrackerId, TrackerStatus)>(256);
+        let last: Arc<Mutex<HashMap<TrackerId, TrackerStatus>>> = Arc::default();
+        let last2 = last.clone();
+        // Tracker results go to the engine.
+        tokio::spawn(async move {
+            while let Some((id, st)) = tracker_rx.recv().await {
+                if let Ok(mut m) = last2.lock() {
+                    m.insert(id.clone(), st);
+                }
+                if engine.send(Input::Tracker(id, st)).is_err() {
+                    break;
+                }
+            }
+        });
+        let fifos = Fifos::open(&plan.config.global, &users);
+        let notifier = Notifier::new(NotifierOptions {
+            users: users.clone(),
+            script_timeout: Duration::from_secs(10),
+            fifo: fifos.vrrp(),
+        });
+        let n = notifier.clone();
+        let priority_changes = plan.config.global.vrrp_notify_priority_changes;
+        let notify_task = tokio::spawn(async move {
+            while let Some(req) = requests.recv().await {
+                match req {
+                    NotifyRequest::Instance {
+                        name,
+                        from,
+                        to,
+                        priority,
+                        reason,
+                        scripts,
+                        deleted,
+                    } => {
+                        if deleted {
+                            n.notify_deleted(&name, &scripts, priority, from, &reason);
+                        } else {
+                            n.notify(
+                                Target::Instance(name),
+                                &scripts,
+                                to,
+                                priority,
+                                from,
+                                &reason,
+                            );
+                        }
+                    }
+                    NotifyRequest::Group {
+                        name,
+                        from,
+                        to,
+                        scripts,
+                    } => n.notify(Target::Group(name), &scripts, to, 0, from, "sync group"),
+                    NotifyRequest::MasterRxLowerPriority {
+                        name,
+                        scripts,
+                        priority,
+                    } => n.master_rx_lower_pri(&name, &scripts, priority),
+                    NotifyRequest::PriorityChanged {
+                        name,
+                        state,
+                        priority,
+                        enabled,
+                    } => {
+                        if enabled || priority_changes {
+                            n.priority_changed(&name, state, priority)
+                        }
+                    }
+                }
+            }
+        });
+        let mut s = Scripts {
+            trackers: Vec::new(),
+            tracker_tx,
+            last,
+            notifier,
+            fifos: Some(fifos),
+            users,
+            notify_task,
+        };
+        s.spawn_trackers(plan, false);
+        s
+    }
+
+    fn spawn_trackers(&mut self, plan: &Plan, resumed: bool) {
+        let used = tracked_scripts(plan);
+        let last = self.last.lock().map(|m| m.clone()).unwrap_or_default();
+        for s in plan
+            .config
+            .vrrp_scripts
+            .iter()
+            .filter(|s| used.contains(&s.name))
+        {
+            if s.script.is_none() {
+                continue;
+            }
+            let id = lvsd_scripts::vrrp_script::tracker_id(s);
+            let h = match (resumed, last.get(&id)) {
+                (true, Some(st)) => lvsd_scripts::spawn_vrrp_script_resumed(
+                    s,
+                    &self.users,
+                    false,
+                    *st,
+                    self.tracker_tx.clone(),
+                ),
+                _ => {
+                    lvsd_scripts::spawn_vrrp_script(s, &self.users, false, self.tracker_tx.clone())
+                }
+            };
+            self.trackers.push(h);
+        }
+        let init = if resumed {
+            track_file::Init::Skip
+        } else {
+            track_file::Init::Apply
+        };
+        for tf in &plan.config.track_files {
+            self.trackers.push(lvsd_scripts::spawn_track_file(
+                tf,
+                init,
+                self.tracker_tx.clone(),
+            ));
+        }
+        if !plan.config.track_processes.is_empty() {
+            self.trackers.push(lvsd_scripts::spawn_track_processes(
+                &plan.config.track_processes,
+                track_process::SCAN_PERIOD,
+                self.tracker_tx.clone(),
+            ));
+        }
+    }
+
+    /// A reload: trackers restart from their last results (no spurious change).
+    pub fn reload(&mut self, plan: &Plan) {
+        for h in self.trackers.drain(..) {
+            h.abort();
+        }
+        self.users = users_of(plan);
+        self.spawn_trackers(plan, true);
+    }
+
+    /// Waits for queued notify scripts (STOP included), then closes the FIFOs.
+    pub async fn shutdown(mut self, timeout: Duration) {
+        for h in self.trackers.drain(..) {
+            h.abort();
+        }
+        // Let the last requests reach the notifier before it closes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if !self.notifier.shutdown(timeout).await {
+            tracing::warn!("notify scripts still running after {timeout:?} were killed");
+        }
+        self.notify_task.abort();
+        if let Some(f) = self.fifos.take() {
+            f.close(Duration::from_secs(1)).await;
+        }
+    }
+}

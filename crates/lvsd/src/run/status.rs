@@ -1,0 +1,46 @@
+//! The engine's state as JSON (what `lvsd status` and the control socket show).
+
+use lvsd_vrrp::{Router, Time};
+use serde_json::{json, Value};
+
+pub fn snapshot(router: &Router, now: Time) -> Value {
+    let instances: Vec<Value> = router
+        .instances()
+        .iter()
+        .filter(|i| !i.is_deleted())
+        .map(|i| {
+            let c = i.config();
+            json!({
+                "name": c.name,
+                "state": i.state().name(),
+                "reason": format!("{:?}", i.reason()),
+                "vrid": c.vrid,
+                "version": if c.version == lvsd_vrrp::packet::Version::V2 { 2 } else { 3 },
+                "interface": c.interface,
+                "priority": c.priority,
+                "effective_priority": i.effective_priority(),
+                "source": i.source_address(),
+                "master": i.current_master().map(|(a, p)| json!({"address": a, "priority": p})),
+                "vips": c.vips,
+                "stats": i.stats(),
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = router
+        .groups()
+        .iter()
+        .map(|g| {
+            json!({
+                "name": g.name,
+                "state": g.state().map(|s| s.name()),
+                "members": g.members.iter().map(|m| router.instance(*m).name()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "uptime_us": now.as_micros(),
+        "instances": instances,
+        "sync_groups": groups,
+        "router_drops": router.stats(),
+    })
+}
