@@ -26,7 +26,7 @@ up() {
   for n in client dir1 dir2; do
     i=$((i + 1))
     ip netns add $P-$n
-    ip netns exec $P-$n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip netns exec $P-$n sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6'
     ip -n $P-$n link set lo up
     ip -n $P-br link add v$i type veth peer name eth0 netns $P-$n
     ip -n $P-br link set v$i master br0 up
@@ -39,6 +39,7 @@ up() {
   for n in dir1 dir2; do
     ip netns exec $P-$n "$LVSD" run -f examples/lab/$n.conf --socket $RUN/$n.sock >$RUN/$n.log 2>&1 &
     echo $! >$RUN/$n.pid
+    disown
   done
   echo "lab up: logs in $RUN/dir1.log and $RUN/dir2.log"
 }
@@ -68,30 +69,42 @@ down() {
   for n in br client dir1 dir2; do ip netns del $P-$n 2>/dev/null || true; done
 }
 
-wait_holder() { # node timeout
-  local t=0
-  while [ "$(holder)" != "$1 " ]; do
-    sleep 0.1; t=$((t + 1)); [ $t -lt $(($2 * 10)) ] || { echo "timeout waiting for $1"; return 1; }
+now() { date +%s.%N; }
+
+wait_holder() { # node timeout-seconds: waits until node holds the VIP
+  local t0; t0=$(now)
+  until holder | grep -qw "$1"; do
+    sleep 0.02
+    if awk "BEGIN{exit !($(now) - $t0 > $2)}"; then echo "timeout waiting for $1"; return 1; fi
   done
-  echo "  after $(echo "scale=1; $t / 10" | bc 2>/dev/null || echo "$t/10") s: VIP on $1"
+  echo "  after $(awk "BEGIN{printf \"%.2f\", $(now) - $t0}") s: VIP on $1 (holders: $(holder))"
+}
+
+mac_of_vip() { # the MAC the client uses for the VIP
+  ip netns exec $P-client bash -c "echo x > /dev/udp/$VIP/9" 2>/dev/null || true
+  sleep 0.2
+  ip -n $P-client neigh show $VIP | awk '{print $5}'
 }
 
 demo() {
   trap down EXIT
   up
-  echo "election (both start in BACKUP; the higher priority wins after 3 x advert + skew):"
+  echo "election (both start in BACKUP; the higher priority wins after 3 x advert + skew = 3.61 s):"
   wait_holder dir1 10
-  ip netns exec $P-client ping -c1 -W1 $VIP >/dev/null && echo "  client reaches $VIP via $(ip -n $P-client neigh show $VIP | awk '{print $5}') (dir1 is 02:99:00:00:00:02)"
-  echo "crash of dir1 (SIGKILL):"
+  echo "  the client reaches $VIP at $(mac_of_vip) (dir1 is 02:99:00:00:00:02)"
+  echo "crash of dir1 (SIGKILL: no goodbye; like keepalived, the dead node keeps its VIP):"
   kill -9 "$(cat $RUN/dir1.pid)"; rm -f $RUN/dir1.pid
-  ip -n $P-dir1 addr del $VIP/24 dev eth0 2>/dev/null || true   # what a crash leaves behind
   wait_holder dir2 10
-  sleep 0.5
-  echo "  client's neighbour entry for $VIP: $(ip -n $P-client neigh show $VIP | awk '{print $5}') (dir2 is 02:99:00:00:00:03)"
-  echo "dir1 comes back and preempts:"
+  sleep 0.3
+  echo "  gratuitous ARP moved the client to $(ip -n $P-client neigh show $VIP | awk '{print $5}') (dir2 is 02:99:00:00:00:03)"
+  echo "dir1 comes back: it removes the VIP its crashed run left behind, then preempts:"
   ip netns exec $P-dir1 "$LVSD" run -f examples/lab/dir1.conf --socket $RUN/dir1.sock >>$RUN/dir1.log 2>&1 &
   echo $! >$RUN/dir1.pid
-  wait_holder dir1 10
+  disown
+  sleep 1
+  echo "  holders after 1 s: $(holder)"
+  until [ "$(holder)" = "dir1 " ]; do sleep 0.05; done
+  echo "  holders now: $(holder)"
   status
   echo "--- dir2's log:"; cat $RUN/dir2.log
 }

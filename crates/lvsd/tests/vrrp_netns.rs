@@ -355,3 +355,67 @@ fn leftover_vip_of_a_crashed_run_is_removed_on_start() {
         lab.dump()
     );
 }
+
+#[test]
+fn ipv6_instance_fails_over() {
+    need_root!();
+    // VRRPv3 over IPv6 (ff02::12, link-local sources), a documentation-prefix VIP that exists
+    // only inside this lab.
+    let mut lab = Lab::new(
+        &[
+            ("client", &["2001:db8::10/64"]),
+            ("dir1", &["2001:db8::1/64"]),
+            ("dir2", &["2001:db8::2/64"]),
+        ],
+        true,
+    );
+    let v6 = |prio: u8| {
+        format!(
+            "vrrp_instance V6 {{\n interface eth0\n virtual_router_id 52\n priority {prio}\n \
+             advert_int 0.1\n virtual_ipaddress {{\n 2001:db8::100/64\n }}\n}}\n"
+        )
+    };
+    let p1 = lab.lvsd("dir1", &v6(100));
+    lab.lvsd("dir2", &v6(90));
+    let vip = "2001:db8::100";
+    let t = lab.wait_for(Duration::from_secs(5), || lab.holders(&D, vip) == ["dir1"]);
+    assert!(t.is_some(), "{:?}\n{}", lab.holders(&D, vip), lab.dump());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(&D, vip), ["dir1"], "{}", lab.dump());
+    lab.signal(p1, Signal::SIGTERM);
+    let t = lab
+        .wait_for(Duration::from_secs(3), || lab.has_addr("dir2", vip))
+        .unwrap_or_else(|| panic!("no takeover\n{}", lab.dump()));
+    eprintln!("IPv6 graceful takeover: {t:?} (skew 65 ms)");
+}
+
+#[test]
+fn virtual_routes_and_rules_follow_master() {
+    need_root!();
+    let mut lab = lab();
+    let extra = "  virtual_routes {\n    192.168.50.0/24 via 10.99.0.10 dev eth0\n  }\n  \
+                 virtual_rules {\n    from 192.168.60.0/24 table 100 priority 1000\n  }\n";
+    let p1 = lab.lvsd("dir1", &conf("MASTER", 100, extra));
+    wait_master(&lab, "dir1", 8.0);
+    let routes = |lab: &Lab| lab.sh("dir1", "ip route show");
+    let rules = |lab: &Lab| lab.sh("dir1", "ip rule show");
+    assert!(
+        routes(&lab).contains("192.168.50.0/24 via 10.99.0.10"),
+        "{}\n{}",
+        routes(&lab),
+        lab.dump()
+    );
+    assert!(
+        rules(&lab).contains("from 192.168.60.0/24 lookup 100"),
+        "{}",
+        rules(&lab)
+    );
+    lab.signal(p1, Signal::SIGTERM);
+    lab.wait_exit(p1, Duration::from_secs(10)).expect("exit");
+    assert!(
+        !routes(&lab).contains("192.168.50.0/24"),
+        "{}",
+        routes(&lab)
+    );
+    assert!(!rules(&lab).contains("192.168.60.0/24"), "{}", rules(&lab));
+}

@@ -5,7 +5,7 @@ use super::engine::Input;
 use super::plan::Plan;
 use super::NotifyRequest;
 use lvsd_scripts::{
-    track_file, track_process, Fifos, Notifier, NotifierOptions, ScriptUsers, Target,
+    track_file, track_process, Fifos, Notifier, NotifierOptions, ScriptUsers, SmtpAlerter, Target,
 };
 use lvsd_vrrp::track::{TrackerId, TrackerStatus};
 use std::collections::{HashMap, HashSet};
@@ -23,6 +23,48 @@ pub struct Scripts {
     fifos: Option<Fifos>,
     users: ScriptUsers,
     notify_task: JoinHandle<()>,
+    smtp: Arc<Mutex<Mail>>,
+}
+
+/// SMTP alerts: the alerter and which instances and groups send them.
+#[derive(Default)]
+struct Mail {
+    alerter: Option<SmtpAlerter>,
+    enabled: HashSet<String>,
+}
+
+impl Mail {
+    fn of(plan: &Plan) -> Mail {
+        let g = &plan.config.global;
+        let enabled = plan
+            .config
+            .instances
+            .iter()
+            .filter(|i| SmtpAlerter::instance_enabled(g, i.smtp_alert))
+            .map(|i| i.name.clone())
+            .chain(
+                plan.config
+                    .sync_groups
+                    .iter()
+                    .filter(|s| SmtpAlerter::instance_enabled(g, s.smtp_alert))
+                    .map(|s| s.name.clone()),
+            )
+            .collect();
+        Mail {
+            alerter: SmtpAlerter::from_global(g),
+            enabled,
+        }
+    }
+
+    fn send(&self, kind: &str, name: &str, state: lvsd_vrrp::State, deleted: bool) {
+        if let (Some(a), true) = (&self.alerter, self.enabled.contains(name)) {
+            if deleted {
+                a.vrrp_deleted(name);
+            } else {
+                a.vrrp_transition(kind, name, state);
+            }
+        }
+    }
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -74,6 +116,8 @@ impl Scripts {
             fifo: fifos.vrrp(),
         });
         let n = notifier.clone();
+        let smtp = Arc::new(Mutex::new(Mail::of(plan)));
+        let mail = smtp.clone();
         let priority_changes = plan.config.global.vrrp_notify_priority_changes;
         let notify_task = tokio::spawn(async move {
             while let Some(req) = requests.recv().await {
@@ -105,7 +149,12 @@ impl Scripts {
                         from,
                         to,
                         scripts,
-                    } => n.notify(Target::Group(name), &scripts, to, 0, from, "sync group"),
+                    } => {
+                        if let Ok(m) = mail.lock() {
+                            m.send("Group", &name, to, false);
+                        }
+                        n.notify(Target::Group(name), &scripts, to, 0, from, "sync group")
+                    }
                     NotifyRequest::MasterRxLowerPriority {
                         name,
                         scripts,
@@ -132,6 +181,7 @@ impl Scripts {
             fifos: Some(fifos),
             users,
             notify_task,
+            smtp,
         };
         s.spawn_trackers(plan, false);
         s
@@ -191,6 +241,9 @@ impl Scripts {
             h.abort();
         }
         self.users = users_of(plan);
+        if let Ok(mut m) = self.smtp.lock() {
+            *m = Mail::of(plan);
+        }
         self.spawn_trackers(plan, true);
     }
 
@@ -205,6 +258,10 @@ impl Scripts {
             tracing::warn!("notify scripts still running after {timeout:?} were killed");
         }
         self.notify_task.abort();
+        let alerter = self.smtp.lock().ok().and_then(|m| m.alerter.clone());
+        if let Some(a) = alerter {
+            a.flush(Duration::from_secs(5)).await;
+        }
         if let Some(f) = self.fifos.take() {
             f.close(Duration::from_secs(1)).await;
         }

@@ -94,15 +94,16 @@ impl Lab {
             must(&["ip", "netns", "add", &ns]);
             lab.nodes.push(name.to_string());
             if !ipv6 {
+                // Written through /proc (procps' sysctl may not be installed).
                 must(&[
                     "ip",
                     "netns",
                     "exec",
                     &ns,
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
+                    "sh",
+                    "-c",
+                    "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; \
+                     echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
                 ]);
             }
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
