@@ -115,26 +115,24 @@ impl Engine {
         self.deadline = self.router.next_deadline();
     }
 
-    async fn startup(&mut self) {
-        let n = self.router.instances().len();
-        for i in 0..n {
-            let id = InstanceId(i as u16);
-            let inst = self.router.instance(id);
-            let cfg = inst.config().clone();
-            // Link state of the instance's interface and its source address.
-            if let Some(ifname) = cfg.interface.clone() {
-                let up = self.io.link_up(&ifname).await;
-                self.handle(Event::Interface { name: &ifname, up }).await;
-            }
-            let src = match cfg.src_addr {
-                Some(a) => Some(a),
-                None => self.io.primary_address(&cfg).await,
-            };
-            self.handle(Event::SourceAddress {
-                instance: id,
-                addr: src,
-            })
+    /// Reports an instance's link state and source address (before it starts).
+    async fn report_instance(&mut self, id: InstanceId) {
+        let cfg = self.router.instance(id).config().clone();
+        if let Some(ifname) = cfg.interface.clone() {
+            let up = self.io.link_up(&ifname).await;
+            self.handle(Event::Interface { name: &ifname, up }).await;
+        }
+        let addr = match cfg.src_addr {
+            Some(a) => Some(a),
+            None => self.io.primary_address(&cfg).await,
+        };
+        self.handle(Event::SourceAddress { instance: id, addr })
             .await;
+    }
+
+    async fn startup(&mut self) {
+        for i in 0..self.router.instances().len() {
+            self.report_instance(InstanceId(i as u16)).await;
         }
         // Tracked interfaces report their current state.
         let tracked: Vec<String> = self
@@ -313,21 +311,7 @@ impl Engine {
         self.apply_out().await;
         // New instances: report their link and source address, then start them.
         for i in before..self.router.instances().len() {
-            let id = InstanceId(i as u16);
-            let cfg = self.router.instance(id).config().clone();
-            if let Some(ifname) = cfg.interface.clone() {
-                let up = self.io.link_up(&ifname).await;
-                self.handle(Event::Interface { name: &ifname, up }).await;
-            }
-            let src = match cfg.src_addr {
-                Some(a) => Some(a),
-                None => self.io.primary_address(&cfg).await,
-            };
-            self.handle(Event::SourceAddress {
-                instance: id,
-                addr: src,
-            })
-            .await;
+            self.report_instance(InstanceId(i as u16)).await;
         }
         self.handle(Event::Startup).await;
     }
