@@ -419,3 +419,20 @@ fn virtual_routes_and_rules_follow_master() {
     );
     assert!(!rules(&lab).contains("192.168.60.0/24"), "{}", rules(&lab));
 }
+
+#[test]
+fn a_vip_deleted_by_hand_on_the_master_is_put_back() {
+    need_root!();
+    let mut lab = lab();
+    lab.lvsd("dir1", &conf("MASTER", 100, ""));
+    lab.lvsd("dir2", &conf("BACKUP", 90, ""));
+    wait_master(&lab, "dir1", 8.0);
+    lab.exec(
+        "dir1",
+        &["ip", "addr", "del", &format!("{VIP}/24"), "dev", "eth0"],
+    );
+    let t = lab.wait_for(Duration::from_secs(3), || lab.has_addr("dir1", VIP));
+    eprintln!("VIP repaired after {t:?}");
+    assert!(t.is_some(), "{}", lab.dump());
+    assert_eq!(holders(&lab), ["dir1"], "no re-election, no flap");
+}

@@ -616,10 +616,11 @@ impl Io {
         }
     }
 
-    /// Someone removed an address: forget it if it was ours (it is re-added on the next
-    /// transition to MASTER or reload).
-    pub fn address_removed(&mut self, a: &lvsd_netif::Addr) {
-        for (_, owned) in self.owned.iter_mut() {
+    /// Someone removed an address: returns the instances it belonged to (the engine puts it
+    /// back while they are MASTER — drift repair, where keepalived would re-elect).
+    pub fn address_removed(&mut self, a: &lvsd_netif::Addr) -> Vec<InstanceId> {
+        let mut hit = Vec::new();
+        for (id, owned) in self.owned.iter_mut() {
             let before = owned.len();
             owned.retain(|o| {
                 !matches!(o, Owned::Addr { ifindex, addr, prefix_len }
@@ -627,8 +628,10 @@ impl Io {
             });
             if owned.len() != before {
                 tracing::warn!("{}/{} was removed by someone else", a.addr, a.prefix_len);
+                hit.push(*id);
             }
         }
+        hit
     }
 
     pub fn ip_error(&mut self, reason: &'static str) {

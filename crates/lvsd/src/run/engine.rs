@@ -271,7 +271,29 @@ impl Engine {
                     self.handle(Event::SourceAddress { instance: id, addr })
                         .await;
                 }
-                self.io.address_removed(&a);
+                for id in self.io.address_removed(&a) {
+                    let inst = self.router.instance(id);
+                    if inst.state() == lvsd_vrrp::State::Master {
+                        tracing::warn!(
+                            "({}) putting {} back: this node is master",
+                            inst.name(),
+                            a.addr
+                        );
+                        let count = inst.config().garp.master_repeat;
+                        self.io
+                            .apply(&self.router, &Action::AddAddresses { instance: id })
+                            .await;
+                        self.io
+                            .apply(
+                                &self.router,
+                                &Action::SendGratuitous {
+                                    instance: id,
+                                    count,
+                                },
+                            )
+                            .await;
+                    }
+                }
             }
             NetEvent::AddrAdded(a) => {
                 let ids: Vec<InstanceId> = self
