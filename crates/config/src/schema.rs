@@ -120,6 +120,7 @@ const GLOBAL: &[Entry] = &[
     ("vrrp_strict", None),
     ("vrrp_skip_check_adv_addr", None),
     ("vrrp_address_mismatch", None),
+    ("vrrp_script_missing", None),
     ("vrrp_garp_interval", None),
     ("vrrp_gna_interval", None),
     ("vrrp_garp_master_delay", None),

@@ -436,3 +436,25 @@ fn a_vip_deleted_by_hand_on_the_master_is_put_back() {
     assert!(t.is_some(), "{}", lab.dump());
     assert_eq!(holders(&lab), ["dir1"], "no re-election, no flap");
 }
+
+#[test]
+fn a_missing_track_script_fails_closed_unless_configured_open() {
+    need_root!();
+    let mut lab = lab();
+    let missing = lab.dir.join("no-such-check.sh");
+    let script = format!(
+        "vrrp_script chk {{\n  script \"{}\"\n  interval 0.2\n}}\n",
+        missing.display()
+    );
+    let track = "  track_script {\n    chk\n  }\n";
+    // Fail-closed (lvsd's default): the weight-0 tracker is down, the instance is in FAULT.
+    lab.lvsd("dir1", &(script.clone() + &conf("MASTER", 100, track)));
+    // keepalived's behaviour on request: the missing script counts as healthy.
+    let open = format!("global_defs {{\n  vrrp_script_missing up\n}}\n{script}");
+    lab.lvsd("dir2", &(open + &conf("BACKUP", 90, track)));
+    wait_master(&lab, "dir2", 8.0);
+    let log = lab.log("dir1", "lvsd");
+    assert!(log.contains("FAULT"), "{}", lab.dump());
+    assert!(log.contains("no-such-check.sh"), "the log says which script and why\n{log}");
+    assert!(!lab.has_addr("dir1", VIP));
+}

@@ -29,6 +29,10 @@ pub struct GlobalDefs {
     /// address list differs from ours does. Default accept (keepalived >= 2.3.3); reject is
     /// keepalived <= 2.3.2.
     pub vrrp_address_mismatch_reject: bool,
+    /// lvsd extension `vrrp_script_missing down|up`: a vrrp_script that is missing or not
+    /// executable fails its tracker (`down`, the default) or counts as healthy (`up`, what
+    /// keepalived does by disabling it).
+    pub vrrp_script_missing_up: bool,
     pub vrrp_check_unicast_src: bool,
     pub v3_checksum_as_v2: bool,
     pub vrrp_garp_interval: f64,
@@ -84,6 +88,7 @@ impl Default for GlobalDefs {
             vrrp_strict: false,
             vrrp_skip_check_adv_addr: false,
             vrrp_address_mismatch_reject: false,
+            vrrp_script_missing_up: false,
             vrrp_check_unicast_src: false,
             v3_checksum_as_v2: false,
             vrrp_garp_interval: 0.0,

@@ -78,6 +78,11 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
             }
             "vrrp_strict" => g.vrrp_strict = it.flag(),
             "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = it.flag(),
+            "vrrp_script_missing" => {
+                if let Some(v) = it.choice(&["down", "up"]) {
+                    g.vrrp_script_missing_up = v == "up";
+                }
+            }
             "vrrp_address_mismatch" => {
                 if let Some(v) = it.choice(&["accept", "reject"]) {
                     g.vrrp_address_mismatch_reject = v == "reject";

@@ -189,6 +189,7 @@ impl Scripts {
 
     fn spawn_trackers(&mut self, plan: &Plan, resumed: bool) {
         let used = tracked_scripts(plan);
+        let fail_open = plan.config.global.vrrp_script_missing_up;
         let last = self.last.lock().map(|m| m.clone()).unwrap_or_default();
         for s in plan
             .config
@@ -204,13 +205,16 @@ impl Scripts {
                 (true, Some(st)) => lvsd_scripts::spawn_vrrp_script_resumed(
                     s,
                     &self.users,
-                    false,
+                    fail_open,
                     *st,
                     self.tracker_tx.clone(),
                 ),
-                _ => {
-                    lvsd_scripts::spawn_vrrp_script(s, &self.users, false, self.tracker_tx.clone())
-                }
+                _ => lvsd_scripts::spawn_vrrp_script(
+                    s,
+                    &self.users,
+                    fail_open,
+                    self.tracker_tx.clone(),
+                ),
             };
             self.trackers.push(h);
         }
