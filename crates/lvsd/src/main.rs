@@ -2,6 +2,8 @@
 //! subcommand lives in its own module and calls into the library crates.
 
 mod check;
+mod ipvs;
+mod realserver;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +27,10 @@ enum Command {
     Check(check::CheckArgs),
     /// Run the daemon in the foreground (VRRP: failover of the virtual addresses).
     Run(run::RunArgs),
+    /// The kernel's IPVS table: list (as ipvsadm -L), apply a config once, flush, sync daemon.
+    Ipvs(ipvs::IpvsArgs),
+    /// LVS-DR real-server side: VIPs on lo, arp_ignore/arp_announce (up, down, status).
+    Realserver(realserver::RealserverArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +38,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Realserver(args) => realserver::run(&args),
+        Command::Ipvs(args) => ipvs::run(&args),
     }
 }

@@ -455,6 +455,9 @@ fn a_missing_track_script_fails_closed_unless_configured_open() {
     wait_master(&lab, "dir2", 8.0);
     let log = lab.log("dir1", "lvsd");
     assert!(log.contains("FAULT"), "{}", lab.dump());
-    assert!(log.contains("no-such-check.sh"), "the log says which script and why\n{log}");
+    assert!(
+        log.contains("no-such-check.sh"),
+        "the log says which script and why\n{log}"
+    );
     assert!(!lab.has_addr("dir1", VIP));
 }
