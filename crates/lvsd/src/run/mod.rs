@@ -6,6 +6,7 @@
 mod apply;
 mod control;
 mod engine;
+mod ipvs_task;
 mod plan;
 mod ratelimit;
 mod scripts;
@@ -32,6 +33,9 @@ pub struct RunArgs {
     /// The control socket (mode 0600) that `lvsd status` reads.
     #[arg(long, default_value = "/run/lvsd/lvsd.sock")]
     socket: PathBuf,
+    /// How often the IPVS table is compared with the configuration (drift repair).
+    #[arg(long, default_value = "5", value_name = "SECONDS")]
+    drift_interval: f64,
     /// How long STOP notify scripts may run at shutdown.
     #[arg(long, default_value = "5", value_name = "SECONDS")]
     stop_timeout: f64,
@@ -131,7 +135,14 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx);
+    let counters = std::sync::Arc::new(ipvs_task::IpvsCounters::default());
+    let ipvs = ipvs_task::spawn(
+        &plan,
+        Duration::from_secs_f64(args.drift_interval.max(0.1)),
+        counters.clone(),
+    );
+    let ipvs_tx = ipvs.as_ref().map(|(tx, _)| tx.clone());
+    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx, ipvs_tx.clone());
     tokio::spawn(control::serve(
         listener,
         engine.clone(),
@@ -157,6 +168,9 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
                 match plan::load(&args.file) {
                     Ok(p) => {
                         scripts.reload(&p);
+                        if let Some(tx) = &ipvs_tx {
+                            let _ = tx.send(ipvs_task::IpvsInput::Reload(Box::new(p.clone())));
+                        }
                         let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
                     }
                     Err(text) => {
@@ -182,6 +196,10 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     scripts
         .shutdown(Duration::from_secs_f64(args.stop_timeout.max(0.0)))
         .await;
+    if let Some((tx, h)) = ipvs {
+        let _ = tx.send(ipvs_task::IpvsInput::Stop);
+        let _ = h.await;
+    }
     let _ = std::fs::remove_file(&args.socket);
     tracing::info!("stopped");
     ExitCode::SUCCESS

@@ -93,6 +93,7 @@ impl Scripts {
         plan: &Plan,
         engine: mpsc::UnboundedSender<Input>,
         mut requests: mpsc::UnboundedReceiver<NotifyRequest>,
+        ipvs: Option<mpsc::UnboundedSender<super::ipvs_task::IpvsInput>>,
     ) -> Scripts {
         let users = users_of(plan);
         let (tracker_tx, mut tracker_rx) = mpsc::channel::<(TrackerId, TrackerStatus)>(256);
@@ -131,6 +132,15 @@ impl Scripts {
                         scripts,
                         deleted,
                     } => {
+                        if let Ok(m) = mail.lock() {
+                            m.send("Instance", &name, to, deleted);
+                        }
+                        if let Some(tx) = &ipvs {
+                            let _ = tx.send(super::ipvs_task::IpvsInput::Instance {
+                                name: name.clone(),
+                                state: to,
+                            });
+                        }
                         if deleted {
                             n.notify_deleted(&name, &scripts, priority, from, &reason);
                         } else {

@@ -1,0 +1,274 @@
+//! The IPVS side of `lvsd run`: program the configuration's virtual servers, repair drift
+//! periodically, follow reloads, and run the connection-sync daemon in step with the VRRP
+//! instance it is bound to.
+//!
+//! Until health checkers exist (next issue) every real server counts as healthy, as keepalived
+//! does before its first check.
+
+use super::plan::Plan;
+use lvsd_ipvs::netlink::{IpvsSocket, Op};
+use lvsd_ipvs::{desired, reconcile, ServiceKey, SyncDaemon, SyncState, Table};
+use lvsd_vrrp::State;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub enum IpvsInput {
+    Reload(Box<Plan>),
+    /// A VRRP instance changed state (for lvs_sync_daemon).
+    Instance {
+        name: String,
+        state: State,
+    },
+    Stop,
+}
+
+/// Counters shown by `status`.
+#[derive(Default)]
+pub struct IpvsCounters {
+    pub repairs: AtomicU64,
+    pub operations: AtomicU64,
+}
+
+struct Task {
+    sock: IpvsSocket,
+    plan: Plan,
+    want: Table,
+    /// Every service lvsd has declared (so that one removed by a reload is deleted).
+    managed: BTreeSet<ServiceKey>,
+    sync: Option<SyncState>,
+    counters: Arc<IpvsCounters>,
+}
+
+/// Starts the task if the configuration has virtual servers; returns its input channel.
+pub fn spawn(
+    plan: &Plan,
+    interval: Duration,
+    counters: Arc<IpvsCounters>,
+) -> Option<(
+    mpsc::UnboundedSender<IpvsInput>,
+    tokio::task::JoinHandle<()>,
+)> {
+    if plan.config.virtual_servers.is_empty() && plan.config.global.lvs_sync_daemon.is_none() {
+        return None;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let plan = plan.clone();
+    let h = tokio::task::spawn_blocking(move || {
+        let sock = match IpvsSocket::open() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("IPVS: {e}; virtual servers are not programmed (VRRP runs on)");
+                return;
+            }
+        };
+        let mut t = Task {
+            sock,
+            want: Table::new(),
+            managed: BTreeSet::new(),
+            plan: plan.clone(),
+            sync: None,
+            counters,
+        };
+        t.start();
+        loop {
+            // Wait for an input or the next drift check.
+            let input = {
+                let deadline = std::time::Instant::now() + interval;
+                loop {
+                    match rx.try_recv() {
+                        Ok(i) => break Some(i),
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            break Some(IpvsInput::Stop)
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        break None;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            };
+            match input {
+                None => t.reconcile("drift check"),
+                Some(IpvsInput::Reload(p)) => t.reload(*p),
+                Some(IpvsInput::Instance { name, state }) => t.follow_instance(&name, state),
+                Some(IpvsInput::Stop) => {
+                    t.stop();
+                    return;
+                }
+            }
+        }
+    });
+    Some((tx, h))
+}
+
+impl Task {
+    fn start(&mut self) {
+        let g = &self.plan.config.global;
+        if g.lvs_flush {
+            match self.sock.flush() {
+                Ok(()) => tracing::info!("IPVS: table flushed (lvs_flush)"),
+                Err(e) => tracing::error!("IPVS: flush: {e}"),
+            }
+        }
+        let t = &g.lvs_timeouts;
+        if t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some() {
+            let timeouts = lvsd_ipvs::Timeouts {
+                tcp: t.tcp.unwrap_or(0),
+                tcp_fin: t.tcpfin.unwrap_or(0),
+                udp: t.udp.unwrap_or(0),
+            };
+            if let Err(e) = self.sock.set_timeouts(&timeouts) {
+                tracing::error!("IPVS: lvs_timeouts: {e}");
+            }
+        }
+        self.load_desired();
+        self.reconcile("start");
+        // A sync daemon not bound to an instance runs as master from the start.
+        if let Some(sd) = &self.plan.config.global.lvs_sync_daemon {
+            if sd.instance.is_none() {
+                self.set_sync(Some(SyncState::Master));
+            }
+        }
+    }
+
+    fn load_desired(&mut self) {
+        match desired::from_config(&self.plan.config, &desired::AllUp) {
+            Ok(t) => self.want = t,
+            Err(errs) => {
+                for e in errs {
+                    tracing::error!("IPVS: {e}");
+                }
+            }
+        }
+        self.managed.extend(self.want.keys().copied());
+    }
+
+    /// Makes the kernel match the desired table; counts repairs after the first pass.
+    fn reconcile(&mut self, why: &str) {
+        let have = match self.sock.table() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("IPVS: cannot read the table: {e}");
+                return;
+            }
+        };
+        let ops = reconcile::diff(&self.want, &have, &self.managed);
+        if ops.is_empty() {
+            return;
+        }
+        if why == "drift check" {
+            self.counters.repairs.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("IPVS: the kernel table drifted from the configuration: {} operation(s) to repair it", ops.len());
+            for op in ops.iter().take(5) {
+                tracing::warn!("IPVS: repair: {op}");
+            }
+        }
+        self.apply(&ops, why);
+        // Services no longer wanted and now gone are no longer ours to manage.
+        let want = &self.want;
+        self.managed.retain(|k| want.contains_key(k));
+    }
+
+    fn apply(&mut self, ops: &[Op], why: &str) {
+        let t0 = std::time::Instant::now();
+        match self.sock.apply(ops) {
+            Ok(n) => {
+                self.counters
+                    .operations
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                tracing::info!(
+                    "IPVS ({why}): {n} operation(s) in {:.1} ms",
+                    t0.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            Err((i, e)) => {
+                self.counters
+                    .operations
+                    .fetch_add(i as u64, Ordering::Relaxed);
+                tracing::error!(
+                    "IPVS ({why}): operation {} of {} failed: {e}",
+                    i + 1,
+                    ops.len()
+                );
+            }
+        }
+    }
+
+    fn reload(&mut self, plan: Plan) {
+        self.plan = plan;
+        self.load_desired();
+        self.reconcile("reload");
+    }
+
+    fn follow_instance(&mut self, name: &str, state: State) {
+        let bound = self
+            .plan
+            .config
+            .global
+            .lvs_sync_daemon
+            .as_ref()
+            .and_then(|s| s.instance.clone());
+        if bound.as_deref() != Some(name) {
+            return;
+        }
+        let want = match state {
+            State::Master => Some(SyncState::Master),
+            State::Backup | State::Fault => Some(SyncState::Backup),
+            State::Stop | State::Init => None,
+        };
+        self.set_sync(want);
+    }
+
+    fn set_sync(&mut self, want: Option<SyncState>) {
+        if self.sync == want {
+            return;
+        }
+        let Some(sd) = self.plan.config.global.lvs_sync_daemon.clone() else {
+            return;
+        };
+        if let Some(old) = self.sync.take() {
+            if let Err(e) = self.sock.del_daemon(old) {
+                tracing::warn!("IPVS: stopping the sync daemon: {e}");
+            }
+        }
+        if let Some(state) = want {
+            let d = SyncDaemon {
+                state,
+                ifname: sd.interface.clone(),
+                syncid: sd.id.unwrap_or(0),
+                sync_maxlen: sd.maxlen,
+                mcast_group: sd.group,
+                mcast_port: sd.port,
+                mcast_ttl: sd.ttl,
+            };
+            match self.sock.add_daemon(&d) {
+                Ok(()) => {
+                    tracing::info!("IPVS: sync daemon {state:?} on {}", sd.interface);
+                    self.sync = Some(state);
+                }
+                Err(e) => tracing::error!("IPVS: sync daemon {state:?} on {}: {e}", sd.interface),
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        self.set_sync(None);
+        match self.plan.config.global.lvs_flush_on_stop.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("ALL") => {
+                if let Err(e) = self.sock.flush() {
+                    tracing::error!("IPVS: lvs_flush_on_stop: {e}");
+                }
+            }
+            Some(_) => {
+                // VS: remove what lvsd declared.
+                let ops: Vec<Op> = self.managed.iter().map(|k| Op::DelService(*k)).collect();
+                self.apply(&ops, "lvs_flush_on_stop");
+            }
+            None => {}
+        }
+    }
+}
