@@ -198,10 +198,24 @@ impl Task {
         }
     }
 
+    /// A reload costs what changed: the new desired table is compared with the previous one
+    /// (in memory), not with a dump of the kernel; the next drift check verifies the kernel.
     fn reload(&mut self, plan: Plan) {
+        let t0 = std::time::Instant::now();
         self.plan = plan;
+        let old = std::mem::take(&mut self.want);
         self.load_desired();
-        self.reconcile("reload");
+        let ops = reconcile::diff(&self.want, &old, &self.managed);
+        tracing::info!(
+            "IPVS (reload): {} change(s) found in {:.1} ms",
+            ops.len(),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        if !ops.is_empty() {
+            self.apply(&ops, "reload");
+        }
+        let want = &self.want;
+        self.managed.retain(|k| want.contains_key(k));
     }
 
     fn follow_instance(&mut self, name: &str, state: State) {
