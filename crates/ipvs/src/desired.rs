@@ -242,12 +242,13 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
                 if !up && !inhibit {
                     continue;
                 }
-                let mut d = Dest::new(
-                    rs.ip,
-                    rs.port.unwrap_or(vport),
-                    fwd,
-                    if up { rs.weight } else { 0 },
-                );
+                // DR and TUN cannot change the port: the kernel (and keepalived, ipvsadm)
+                // use the service's port, 0 for a fwmark service.
+                let port = match fwd {
+                    Forward::Route | Forward::Tunnel => vport,
+                    _ => rs.port.unwrap_or(vport),
+                };
+                let mut d = Dest::new(rs.ip, port, fwd, if up { rs.weight } else { 0 });
                 d.u_threshold = rs.uthreshold.unwrap_or(0);
                 d.l_threshold = rs.lthreshold.unwrap_or(0);
                 d.tun_type = tun_type;
@@ -260,7 +261,11 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
                 if let Some(s) = &vs.sorry_server {
                     let method = vs.sorry_server_lvs_method.as_ref().unwrap_or(&vs.lb_kind);
                     let (fwd, tun_type, tun_port, tun_flags) = forward(method);
-                    let mut d = Dest::new(s.ip, s.port, fwd, 1);
+                    let port = match fwd {
+                        Forward::Route | Forward::Tunnel => vport,
+                        _ => s.port,
+                    };
+                    let mut d = Dest::new(s.ip, port, fwd, 1);
                     d.tun_type = tun_type;
                     d.tun_port = tun_port;
                     d.tun_flags = tun_flags;

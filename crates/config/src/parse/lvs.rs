@@ -241,17 +241,10 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
         },
         _ => {
             let ip = it.ip_of(first);
+            // No port: port 0, all ports (keepalived accepts it; IPVS wants it persistent).
             let port = match it.next() {
                 Some(t) => it.int_of(t, 0, 65535),
-                None => {
-                    it.emit(
-                        Code::MissingArgument,
-                        loc,
-                        "virtual_server needs a port after the address",
-                        "write `virtual_server IP PORT {` (0 only for persistent services)",
-                    );
-                    None
-                }
+                None => Some(0),
             };
             match (ip, port) {
                 (Some(ip), Some(port)) => VsKey::Addr { ip, port },
@@ -314,30 +307,14 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
         let kw = it.kw();
         match kw {
             "delay_loop" => vs.delay_loop = it.timer(0.000001, 4294.0).unwrap_or(60.0),
+            // keepalived documents lvs_sched / lvs_method; lb_algo / lb_kind are the older
+            // names everyone writes. Both are accepted without a word.
             "lb_algo" | "lvs_sched" => {
-                if kw == "lvs_sched" {
-                    let loc = it.loc();
-                    it.emit(
-                        Code::DeprecatedAlias,
-                        loc,
-                        "`lvs_sched` is the old name of `lb_algo`",
-                        "rename it to `lb_algo`",
-                    );
-                }
                 if let Some(a) = it.choice(SCHEDULERS) {
                     vs.lb_algo = a.into()
                 }
             }
             "lb_kind" | "lvs_method" => {
-                if kw == "lvs_method" {
-                    let loc = it.loc();
-                    it.emit(
-                        Code::DeprecatedAlias,
-                        loc,
-                        "`lvs_method` is the old name of `lb_kind` in a virtual_server",
-                        "rename it to `lb_kind`",
-                    );
-                }
                 if let Some(m) = lvs_method(it) {
                     vs.lb_kind = m;
                     seen_kind = true;
