@@ -74,6 +74,7 @@ if want compare; then
   done
 fi
 if want drift; then
+  if [ $WITH_LVSD = 1 ]; then suite "drift (lvsd run)" bash "$V/drift-daemon.sh"; fi
   if [ $WITH_LVSD = 1 ]; then suite "drift (lvsd)" bash "$V/drift.sh" "$MATRIX"
   else suite "drift (ipvsadm self-test)" bash "$V/drift.sh" --apply ipvsadm --foreign skip "$MATRIX"; fi
 fi
