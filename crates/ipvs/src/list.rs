@@ -103,11 +103,7 @@ fn title(opts: &ListOptions) -> String {
 }
 
 fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Tcp => "TCP",
-        Protocol::Udp => "UDP",
-        Protocol::Sctp => "SCTP",
-    }
+    p.name()
 }
 
 /// `fwd_name()`: ipvsadm has no name for bypass and printf prints NULL as "(null)".

@@ -46,6 +46,15 @@ impl Protocol {
         }
     }
 
+    /// TCP, UDP, SCTP (as ipvsadm prints them).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
     pub fn from_number(n: u16) -> Option<Protocol> {
         match n {
             6 => Some(Protocol::Tcp),

@@ -136,11 +136,7 @@ pub fn describe_service(key: &ServiceKey) -> String {
             addr,
             port,
         } => {
-            let p = match protocol {
-                crate::types::Protocol::Tcp => "TCP",
-                crate::types::Protocol::Udp => "UDP",
-                crate::types::Protocol::Sctp => "SCTP",
-            };
+            let p = protocol.name();
             format!("{p} {}", describe_addr(addr, *port))
         }
         ServiceKey::Fwmark {
