@@ -46,29 +46,23 @@ impl Netlink {
     pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-        let op = || format!("get link {name}");
-        match self
-            .request(RouteNetlinkMessage::GetLink(msg), 0, &op)
-            .await
-        {
-            Ok(replies) => Ok(replies.iter().find_map(|r| match r {
-                RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(m)),
-                _ => None,
-            })),
-            Err(e) if is_errno(&e, &[libc::ENODEV, libc::ENOENT]) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_link(msg, &|| format!("get link {name}")).await
     }
 
     /// The interface with index `index`, or `None` if there is none.
     pub async fn link_by_index(&self, index: u32) -> Result<Option<Link>> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
-        let op = || format!("get link #{index}");
-        match self
-            .request(RouteNetlinkMessage::GetLink(msg), 0, &op)
-            .await
-        {
+        self.get_link(msg, &|| format!("get link #{index}")).await
+    }
+
+    /// One RTM_GETLINK; "no such device" is `None`, not an error.
+    async fn get_link(
+        &self,
+        msg: LinkMessage,
+        op: &(dyn Fn() -> String + Sync),
+    ) -> Result<Option<Link>> {
+        match self.request(RouteNetlinkMessage::GetLink(msg), 0, op).await {
             Ok(replies) => Ok(replies.iter().find_map(|r| match r {
                 RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(m)),
                 _ => None,

@@ -64,20 +64,7 @@ impl VrrpSocket {
     }
 
     fn open_v4_proto(ifname: Option<&str>, groups: &[Ipv4Addr], proto: u8) -> io::Result<Self> {
-        let what = format!(
-            "IPv4 raw socket (protocol {proto}) on {}",
-            ifname.unwrap_or("any interface")
-        );
-        let ifindex = match ifname {
-            Some(name) => sys::ifindex(name).map_err(|e| ctx(e, &what))?,
-            None => 0,
-        };
-        let sock = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(i32::from(proto))),
-        )
-        .map_err(|e| ctx(e, format!("{what}: socket")))?;
+        let (sock, ifindex, what) = raw_socket(false, ifname, proto)?;
         sock.set_header_included_v4(true)
             .map_err(|e| ctx(e, format!("{what}: IP_HDRINCL")))?;
         if let Some(name) = ifname {
@@ -126,20 +113,7 @@ impl VrrpSocket {
     /// packet info reported on receive, bound to `ifname` when given.
     pub fn open_v6(ifname: Option<&str>, groups: &[Ipv6Addr]) -> io::Result<Self> {
         let proto = IPPROTO_VRRP;
-        let what = format!(
-            "IPv6 raw socket (protocol {proto}) on {}",
-            ifname.unwrap_or("any interface")
-        );
-        let ifindex = match ifname {
-            Some(name) => sys::ifindex(name).map_err(|e| ctx(e, &what))?,
-            None => 0,
-        };
-        let sock = Socket::new(
-            Domain::IPV6,
-            Type::RAW,
-            Some(Protocol::from(i32::from(proto))),
-        )
-        .map_err(|e| ctx(e, format!("{what}: socket")))?;
+        let (sock, ifindex, what) = raw_socket(true, ifname, proto)?;
         setsockopt_int(
             &sock,
             libc::IPPROTO_IPV6,
@@ -455,6 +429,24 @@ fn sendmsg_v6(
 fn is_link_scope(a: &Ipv6Addr) -> bool {
     let s = a.segments();
     (s[0] & 0xffc0) == 0xfe80 || (a.is_multicast() && matches!(s[0] & 0x000f, 1 | 2))
+}
+
+/// A raw socket of `proto` for the family, the index of `ifname` (0: none) and a description
+/// for error messages.
+fn raw_socket(v6: bool, ifname: Option<&str>, proto: u8) -> io::Result<(Socket, u32, String)> {
+    let what = format!(
+        "{} raw socket (protocol {proto}) on {}",
+        if v6 { "IPv6" } else { "IPv4" },
+        ifname.unwrap_or("any interface")
+    );
+    let ifindex = match ifname {
+        Some(name) => sys::ifindex(name).map_err(|e| ctx(e, &what))?,
+        None => 0,
+    };
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(proto))))
+        .map_err(|e| ctx(e, format!("{what}: socket")))?;
+    Ok((sock, ifindex, what))
 }
 
 #[cfg(test)]
