@@ -1,1 +1,351 @@
-//! TODO
+//! Runs every probe on its own schedule (one tokio task each, timers from the runtime) and
+//! reports the state changes of their [`Machine`]s.
+//!
+//! The pool runs on whatever runtime it is started in; `lvsd run` gives it a thread of its own
+//! so that checker load never delays VRRP or the control socket.
+//!
+//! A probe is identified by its kind and target (not its timing): a reload that only changes
+//! delay_loop or retry keeps the probe's state and last result. Identical probes under several
+//! virtual servers were already merged by [`crate::spec`]: one task feeds all their checkers.
+
+use crate::health::CheckerId;
+use crate::machine::{CheckState, Machine};
+use crate::probe::{self, Outcome, ProbeKind, Target};
+use crate::spec::{Probe, ProbeSpec};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// What the pool reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PoolEvent {
+    /// A probe changed state: every checker in `users` did.
+    State {
+        users: Vec<CheckerId>,
+        state: CheckState,
+        outcome: Outcome,
+    },
+    /// A probe set a weight (misc_dynamic, FILE_CHECK dynamic) different from its last one.
+    Weight { users: Vec<CheckerId>, weight: i32 },
+}
+
+/// One probe as `lvsd status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeStatus {
+    pub checker: &'static str,
+    pub target: String,
+    pub users: Vec<CheckerId>,
+    pub state: CheckState,
+    pub last: Option<Outcome>,
+    /// Seconds since the last check ended.
+    pub last_check_ago: Option<f64>,
+    pub consecutive_failures: u32,
+    pub checks: u64,
+    pub failures: u64,
+    /// Seconds in the current state.
+    pub in_state: f64,
+    pub suspended: bool,
+}
+
+/// The identity of a probe across reloads: what it checks, not how often.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Identity {
+    kind: ProbeKind,
+    target: Target,
+}
+
+impl Identity {
+    fn of(spec: &ProbeSpec) -> Identity {
+        Identity {
+            kind: spec.kind.clone(),
+            target: spec.target.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Counters {
+    state: CheckState,
+    since: Instant,
+    last: Option<Outcome>,
+    last_at: Option<Instant>,
+    consecutive_failures: u32,
+    checks: u64,
+    failures: u64,
+    weight: Option<i32>,
+}
+
+struct Shared {
+    spec: ProbeSpec,
+    users: Mutex<Vec<CheckerId>>,
+    counters: Mutex<Counters>,
+    suspended: AtomicBool,
+}
+
+impl Shared {
+    fn users(&self) -> Vec<CheckerId> {
+        self.users.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+}
+
+struct Entry {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+/// The running probes. Dropping the pool stops them.
+pub struct Pool {
+    entries: HashMap<Identity, Entry>,
+    tx: mpsc::UnboundedSender<PoolEvent>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        for e in self.entries.values() {
+            e.task.abort();
+        }
+    }
+}
+
+/// The longest a probe may take beyond its own timeout before the pool gives up on it (a probe
+/// honours its timeout itself; this is the safety net that keeps a machine ticking).
+const OVERRUN: Duration = Duration::from_secs(5);
+
+fn hard_limit(spec: &ProbeSpec) -> Duration {
+    let own = match &spec.kind {
+        // the runner's SIGTERM, then SIGKILL 2 s later
+        ProbeKind::Misc(m) => m.timeout + Duration::from_secs(2),
+        _ => spec.target.timeout,
+    };
+    own + OVERRUN
+}
+
+impl Pool {
+    /// Starts every probe (inside a tokio runtime). The first check of each comes after a
+    /// random part of its warmup, so that thousands of checks do not start at once.
+    pub fn start(probes: Vec<Probe>, tx: mpsc::UnboundedSender<PoolEvent>) -> Pool {
+        let mut pool = Pool {
+            entries: HashMap::new(),
+            tx,
+        };
+        for p in probes {
+            let machine = Machine::new(p.spec.timing.clone());
+            pool.spawn(p, machine, None);
+        }
+        pool
+    }
+
+    fn spawn(&mut self, p: Probe, machine: Machine, keep: Option<Counters>) {
+        let first = machine.first_run_in(fastrand::f64());
+        let id = Identity::of(&p.spec);
+        let counters = keep.unwrap_or(Counters {
+            state: machine.state(),
+            since: Instant::now(),
+            last: None,
+            last_at: None,
+            consecutive_failures: 0,
+            checks: 0,
+            failures: 0,
+            weight: None,
+        });
+        let shared = Arc::new(Shared {
+            spec: p.spec,
+            users: Mutex::new(p.users),
+            counters: Mutex::new(counters),
+            suspended: AtomicBool::new(false),
+        });
+        let task = tokio::spawn(run_probe(shared.clone(), machine, first, self.tx.clone()));
+        self.entries.insert(id, Entry { shared, task });
+    }
+
+    /// Replaces the probe set. A probe whose kind and target survive keeps its state (with the
+    /// new timing); users are updated; removed probes stop. Returns the state of every checker
+    /// of the new configuration whose probe survived (for [`crate::health::Health::reload`]).
+    pub fn reload(&mut self, probes: Vec<Probe>) -> HashMap<CheckerId, CheckState> {
+        let mut old = std::mem::take(&mut self.entries);
+        let mut kept = HashMap::new();
+        for p in probes {
+            let id = Identity::of(&p.spec);
+            match old.remove(&id) {
+                Some(e) => {
+                    let counters = e.shared.counters.lock().map(|c| c.clone()).ok();
+                    let state = counters.as_ref().map(|c| c.state).unwrap_or(CheckState::Up);
+                    for u in &p.users {
+                        kept.insert(*u, state);
+                    }
+                    if e.shared.spec.timing == p.spec.timing {
+                        // unchanged: keep the task, only the users may differ
+                        if let Ok(mut u) = e.shared.users.lock() {
+                            *u = p.users;
+                        }
+                        self.entries.insert(id, e);
+                    } else {
+                        e.task.abort();
+                        let m = Machine::with_state(p.spec.timing.clone(), state);
+                        self.spawn(p, m, counters);
+                    }
+                }
+                None => {
+                    let m = Machine::new(p.spec.timing.clone());
+                    self.spawn(p, m, None);
+                }
+            }
+        }
+        for e in old.values() {
+            e.task.abort();
+        }
+        kept
+    }
+
+    /// ha_suspend: stops (or resumes) the probes all of whose checkers `pred` selects.
+    /// A suspended probe keeps its state.
+    pub fn suspend(&self, pred: &dyn Fn(&CheckerId) -> bool, on: bool) {
+        for e in self.entries.values() {
+            let users = e.shared.users();
+            if !users.is_empty() && users.iter().all(pred) {
+                e.shared.suspended.store(on, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every probe's state and last result.
+    pub fn status(&self) -> Vec<ProbeStatus> {
+        let now = Instant::now();
+        let mut out: Vec<ProbeStatus> = self
+            .entries
+            .values()
+            .filter_map(|e| {
+                let c = e.shared.counters.lock().ok()?.clone();
+                Some(ProbeStatus {
+                    checker: e.shared.spec.kind.keyword(),
+                    target: describe(&e.shared.spec),
+                    users: e.shared.users(),
+                    state: c.state,
+                    last: c.last,
+                    last_check_ago: c.last_at.map(|t| (now - t).as_secs_f64()),
+                    consecutive_failures: c.consecutive_failures,
+                    checks: c.checks,
+                    failures: c.failures,
+                    in_state: (now - c.since).as_secs_f64(),
+                    suspended: e.shared.suspended.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.users.cmp(&b.users));
+        out
+    }
+}
+
+fn describe(spec: &ProbeSpec) -> String {
+    match &spec.kind {
+        ProbeKind::Misc(m) => m.argv.join(" "),
+        ProbeKind::File(f) => f.path.display().to_string(),
+        _ => spec.target.addr.to_string(),
+    }
+}
+
+async fn run_probe(
+    shared: Arc<Shared>,
+    mut machine: Machine,
+    first: Duration,
+    tx: mpsc::UnboundedSender<PoolEvent>,
+) {
+    let limit = hard_limit(&shared.spec);
+    let mut next = tokio::time::Instant::now() + first;
+    loop {
+        tokio::time::sleep_until(next).await;
+        if shared.suspended.load(Ordering::Relaxed) {
+            next = tokio::time::Instant::now() + machine.timing().delay_loop;
+            continue;
+        }
+        let t0 = Instant::now();
+        let outcome =
+            match tokio::time::timeout(limit, probe::run(&shared.spec.kind, &shared.spec.target))
+                .await
+            {
+                Ok(o) => o,
+                Err(_) => Outcome::fail(
+                    t0.elapsed(),
+                    format!("the probe did not finish within {limit:?}"),
+                ),
+            };
+        let step = machine.on_result(outcome.ok);
+        let weight_changed = {
+            let Ok(mut c) = shared.counters.lock() else {
+                return;
+            };
+            c.checks += 1;
+            if !outcome.ok {
+                c.failures += 1;
+            }
+            c.consecutive_failures = machine.consecutive_failures();
+            c.last = Some(outcome.clone());
+            c.last_at = Some(Instant::now());
+            if let Some(s) = step.changed {
+                c.state = s;
+                c.since = Instant::now();
+            }
+            match outcome.weight {
+                Some(w) if c.weight != Some(w) => {
+                    c.weight = Some(w);
+                    Some(w)
+                }
+                _ => None,
+            }
+        };
+        if let Some(state) = step.changed {
+            let users = shared.users();
+            if state == CheckState::Down {
+                tracing::warn!(
+                    "{} {}: DOWN ({})",
+                    shared.spec.kind.keyword(),
+                    describe(&shared.spec),
+                    outcome.error.as_deref().unwrap_or("failed")
+                );
+            } else {
+                tracing::info!(
+                    "{} {}: UP",
+                    shared.spec.kind.keyword(),
+                    describe(&shared.spec)
+                );
+            }
+            if tx
+                .send(PoolEvent::State {
+                    users,
+                    state,
+                    outcome: outcome.clone(),
+                })
+                .is_err()
+            {
+                return;
+            }
+        } else if !outcome.ok {
+            tracing::debug!(
+                "{} {}: failed ({}), {} consecutive",
+                shared.spec.kind.keyword(),
+                describe(&shared.spec),
+                outcome.error.as_deref().unwrap_or("?"),
+                machine.consecutive_failures()
+            );
+        }
+        if let Some(weight) = weight_changed {
+            let users = shared.users();
+            if tx.send(PoolEvent::Weight { users, weight }).is_err() {
+                return;
+            }
+        }
+        next = tokio::time::Instant::now() + step.next_in;
+    }
+}

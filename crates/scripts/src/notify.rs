@@ -41,6 +41,8 @@ pub const DEFAULT_SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Target {
     Instance(String),
     Group(String),
+    /// A virtual server's checker events (notify_up/down of its real servers, quorum_up/down).
+    VirtualServer(String),
 }
 
 impl Target {
@@ -49,12 +51,13 @@ impl Target {
         match self {
             Target::Instance(_) => "INSTANCE",
             Target::Group(_) => "GROUP",
+            Target::VirtualServer(_) => "VS",
         }
     }
 
     pub fn name(&self) -> &str {
         match self {
-            Target::Instance(n) | Target::Group(n) => n,
+            Target::Instance(n) | Target::Group(n) | Target::VirtualServer(n) => n,
         }
     }
 }
@@ -287,7 +290,7 @@ impl Notifier {
     ) {
         let priority = match target {
             Target::Instance(_) => priority,
-            Target::Group(_) => 0,
+            Target::Group(_) | Target::VirtualServer(_) => 0,
         };
         self.inner.opts.fifo.write_line(&vrrp_line(
             target.kind(),
@@ -322,6 +325,7 @@ impl Notifier {
         let name_var = match target {
             Target::Instance(_) => "LVSD_INSTANCE",
             Target::Group(_) => "LVSD_GROUP",
+            Target::VirtualServer(_) => "LVSD_VIRTUAL_SERVER",
         };
         let env = vec![
             ("LVSD_TYPE".to_string(), target.kind().to_string()),
@@ -336,6 +340,31 @@ impl Notifier {
         ];
         let what = format!("{target} {} -> {}", previous.name(), event.name());
         self.enqueue(target, Job { what, steps, env });
+    }
+
+    /// A checker event's script (`notify_up`, `notify_down`, `quorum_up`, `quorum_down`): the
+    /// configured command line as is (keepalived adds no arguments), run in order after the
+    /// earlier events of the same virtual server. `what` names the event in the log.
+    pub fn lvs_script(
+        &self,
+        virtual_server: &str,
+        keyword: &'static str,
+        script: &Script,
+        what: String,
+        env: Vec<(String, String)>,
+    ) {
+        self.enqueue(
+            Target::VirtualServer(virtual_server.to_string()),
+            Job {
+                what,
+                steps: vec![Step {
+                    keyword,
+                    script: script.clone(),
+                    extra: Vec::new(),
+                }],
+                env,
+            },
+        );
     }
 
     fn enqueue(&self, target: Target, job: Job) {

@@ -171,10 +171,20 @@ impl Settings {
 /// name). Counted in `pending` until dropped (sent, failed, or lost with its task).
 #[derive(Debug)]
 struct Alert {
-    kind: Kind,
-    name: String,
-    event: Event,
+    what: AlertText,
     counters: Arc<Counters>,
+}
+
+/// What an alert says.
+#[derive(Debug)]
+enum AlertText {
+    Vrrp {
+        kind: Kind,
+        name: String,
+        event: Event,
+    },
+    /// A checker event: the subject after `[router_id] `, and the body.
+    Checker { subject: String, body: String },
 }
 
 impl Drop for Alert {
@@ -327,8 +337,27 @@ impl SmtpAlerter {
             }
             last.insert(key, event);
         }
-        let counters = &self.inner.counters;
         let what = format!("VRRP {} {name}", kind.word());
+        self.enqueue(
+            what,
+            AlertText::Vrrp {
+                kind,
+                name: name.to_string(),
+                event,
+            },
+        );
+    }
+
+    /// A checker event (a real server up or down, a virtual server's quorum): keepalived's
+    /// wording, e.g. subject `Realserver [10.0.0.2]:tcp:80 of virtual server
+    /// [10.0.0.100]:tcp:80 - DOWN`, body `=> CHECK failed on service : connection refused <=`.
+    pub fn checker(&self, subject: String, body: String) {
+        let what = subject.clone();
+        self.enqueue(what, AlertText::Checker { subject, body });
+    }
+
+    fn enqueue(&self, what: String, text: AlertText) {
+        let counters = &self.inner.counters;
         if counters.pending.load(Ordering::SeqCst) >= MAX_QUEUED {
             counters.failures.fetch_add(1, Ordering::SeqCst);
             tracing::warn!(
@@ -339,9 +368,7 @@ impl SmtpAlerter {
         }
         counters.pending.fetch_add(1, Ordering::SeqCst);
         let alert = Alert {
-            kind,
-            name: name.to_string(),
-            event,
+            what: text,
             counters: self.inner.counters.clone(),
         };
         let mut queue = self.inner.queue.lock().expect("not poisoned");
@@ -486,7 +513,12 @@ async fn worker(
             Some(id) => id,
             None => identity.insert(Identity::resolve(&settings).await),
         };
-        let (subject, body) = text(&id.router_id, alert.kind, &alert.name, alert.event);
+        let (subject, body) = match &alert.what {
+            AlertText::Vrrp { kind, name, event } => text(&id.router_id, *kind, name, *event),
+            AlertText::Checker { subject, body } => {
+                (format!("[{}] {subject}", id.router_id), body.clone())
+            }
+        };
         match send(&settings, id, &subject, &body).await {
             Ok(()) => {
                 counters.sent.fetch_add(1, Ordering::SeqCst);
