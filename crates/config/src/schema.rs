@@ -476,6 +476,9 @@ const CHECK_LOCAL: &[Entry] = &[
     ("alpha", None),
     ("log_all_failures", None),
 ];
+/// lvsd extensions of every checker but BFD_CHECK: `rise N` (consecutive successes to come
+/// up) and `fall N` (consecutive failures to go down; keepalived: retry + 1).
+const CHECK_RISE_FALL: &[Entry] = &[("rise", None), ("fall", None)];
 const CHECK_TCP: &[Entry] = &[("nb_get_retry", None)];
 const CHECK_HTTP: &[Entry] = &[
     ("nb_get_retry", None),
@@ -562,15 +565,15 @@ pub fn tables(kind: BlockKind) -> &'static [&'static [Entry]] {
         B::AuthHmac => &[AUTH_HMAC],
         B::VirtualServer => &[VIRTUAL_SERVER],
         B::RealServer => &[REAL_SERVER],
-        B::Checker(C::Tcp) => &[CHECK_COMMON, CHECK_TCP],
-        B::Checker(C::Http) | B::Checker(C::Ssl) => &[CHECK_COMMON, CHECK_HTTP],
-        B::Checker(C::Smtp) => &[CHECK_COMMON, CHECK_SMTP],
+        B::Checker(C::Tcp) => &[CHECK_COMMON, CHECK_RISE_FALL, CHECK_TCP],
+        B::Checker(C::Http) | B::Checker(C::Ssl) => &[CHECK_COMMON, CHECK_RISE_FALL, CHECK_HTTP],
+        B::Checker(C::Smtp) => &[CHECK_COMMON, CHECK_RISE_FALL, CHECK_SMTP],
         B::SmtpHost => &[CHECK_COMMON],
-        B::Checker(C::Dns) => &[CHECK_COMMON, CHECK_DNS],
-        B::Checker(C::Misc) => &[CHECK_LOCAL, CHECK_MISC],
-        B::Checker(C::Udp) => &[CHECK_COMMON, CHECK_UDP],
-        B::Checker(C::Ping) => &[CHECK_COMMON],
-        B::Checker(C::File) => &[CHECK_LOCAL, CHECK_FILE],
+        B::Checker(C::Dns) => &[CHECK_COMMON, CHECK_RISE_FALL, CHECK_DNS],
+        B::Checker(C::Misc) => &[CHECK_LOCAL, CHECK_RISE_FALL, CHECK_MISC],
+        B::Checker(C::Udp) => &[CHECK_COMMON, CHECK_RISE_FALL, CHECK_UDP],
+        B::Checker(C::Ping) => &[CHECK_COMMON, CHECK_RISE_FALL],
+        B::Checker(C::File) => &[CHECK_LOCAL, CHECK_RISE_FALL, CHECK_FILE],
         B::Checker(C::Bfd) => &[CHECK_BFD],
         B::Url => &[URL],
         B::Ssl => &[SSL],

@@ -31,6 +31,10 @@ pub struct CheckOptions {
     pub delay_loop: Option<f64>,
     pub alpha: Option<bool>,
     pub log_all_failures: Option<bool>,
+    /// lvsd extension `rise N`: consecutive successes to bring a down checker up.
+    pub rise: Option<u32>,
+    /// lvsd extension `fall N`: consecutive failures to take an up checker down.
+    pub fall: Option<u32>,
 }
 
 /// The values a checker actually runs with.
@@ -44,6 +48,10 @@ pub struct EffectiveCheck {
     pub delay_loop: f64,
     pub warmup: f64,
     pub alpha: bool,
+    /// Consecutive successes to come up (lvsd extension; keepalived: 1).
+    pub rise: u32,
+    /// Consecutive failures to go down (lvsd extension); None = keepalived's retry + 1.
+    pub fall: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -128,6 +128,19 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
             nb_get_retry(it, &mut o, kind);
             return;
         }
+        if kind != CheckerKind::Bfd {
+            match it.kw() {
+                "rise" => {
+                    o.rise = it.int(1, u32::MAX as i128);
+                    return;
+                }
+                "fall" => {
+                    o.fall = it.int(1, u32::MAX as i128);
+                    return;
+                }
+                _ => {}
+            }
+        }
         if kind != CheckerKind::Bfd && common(it, &mut o) {
             return;
         }
@@ -262,6 +275,8 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
         delay_loop,
         warmup: o.warmup.or(rs.warmup).or(vs.warmup).unwrap_or(delay_loop),
         alpha: o.alpha.or(rs.alpha).unwrap_or(vs.alpha),
+        rise: o.rise.unwrap_or(1),
+        fall: o.fall,
     };
     Some(Checker {
         kind,
