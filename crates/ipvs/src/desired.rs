@@ -21,9 +21,46 @@ impl std::fmt::Display for DesiredError {
     }
 }
 
-/// Whether real server `rs` of virtual server `vs` (indexes into the config) is up.
+/// The health of the real servers (`vs`, `rs`: indexes into the config's virtual_servers and
+/// their real_servers).
 pub trait Health {
+    /// Whether the real server is alive (all its checkers up).
     fn up(&self, vs: usize, rs: usize) -> bool;
+    /// A weight set by a check (misc_dynamic, FILE_CHECK dynamic); None = the configured one.
+    fn weight(&self, _vs: usize, _rs: usize) -> Option<i32> {
+        None
+    }
+    /// Whether the virtual server has lost its quorum; None = decide from the weight of the
+    /// alive real servers with keepalived's thresholds ([`quorum_limits`], [`quorum_lost`]),
+    /// starting from "quorum up".
+    fn quorum_lost(&self, _vs: usize) -> Option<bool> {
+        None
+    }
+}
+
+/// keepalived's quorum thresholds of a virtual server: `quorum` capped at the total weight of
+/// its real servers, `hysteresis` capped at quorum − 1.
+pub fn quorum_limits(vs: &VirtualServer) -> (i64, i64) {
+    let total: i64 = vs
+        .real_servers
+        .iter()
+        .map(|r| i64::from(r.weight.max(0)))
+        .sum();
+    let quorum = i64::from(vs.quorum).min(total);
+    let hysteresis = i64::from(vs.hysteresis).min((quorum - 1).max(0));
+    (quorum, hysteresis)
+}
+
+/// keepalived's quorum rule: whether quorum is lost after a change of `weight_sum` (the
+/// weights of the alive real servers), given whether it was lost before. Lost while up when
+/// weight_sum < quorum − hysteresis or weight_sum = 0; gained while lost when
+/// weight_sum >= quorum + hysteresis (and weight_sum > 0).
+pub fn quorum_lost(was_lost: bool, weight_sum: i64, quorum: i64, hysteresis: i64) -> bool {
+    if was_lost {
+        !(weight_sum > 0 && weight_sum >= quorum + hysteresis)
+    } else {
+        weight_sum <= 0 || weight_sum < quorum - hysteresis
+    }
 }
 
 /// Every real server healthy (`lvsd ipvs apply`).
@@ -195,8 +232,13 @@ fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, String> {
     })
 }
 
-/// The desired table. Unhealthy real servers are left out, or kept at weight 0 with
-/// `inhibit_on_failure`; with none up, the sorry server (weight 1) stands in.
+/// The desired table, as keepalived programs it (keepalived-behaviour §3.2, §3.3):
+/// * a real server that is down is left out, or kept at weight 0 with `inhibit_on_failure`;
+///   an alive one has its dynamic weight if a check set one, else its configured weight;
+/// * quorum lost and a `sorry_server`: the sorry server stands in (weight 1, its
+///   `sorry_server_lvs_method`) and every real server is out (at weight 0 with
+///   `inhibit_on_failure`); quorum lost and no sorry server: the alive real servers stay;
+/// * `sorry_server_inhibit`: the sorry server is present at weight 0 while quorum is up.
 pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<DesiredError>> {
     let mut table = Table::new();
     let mut errors = Vec::new();
@@ -209,6 +251,19 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
                 continue;
             }
         };
+        let weight_of = |ri: usize, configured: i32| health.weight(vi, ri).unwrap_or(configured);
+        let lost = health.quorum_lost(vi).unwrap_or_else(|| {
+            let (quorum, hysteresis) = quorum_limits(vs);
+            let sum = vs
+                .real_servers
+                .iter()
+                .enumerate()
+                .filter(|(ri, _)| health.up(vi, *ri))
+                .map(|(ri, r)| i64::from(weight_of(ri, r.weight).max(0)))
+                .sum();
+            quorum_lost(false, sum, quorum, hysteresis)
+        });
+        let sorry_active = lost && vs.sorry_server.is_some();
         for key in keys {
             let svc = match service(vs, key) {
                 Ok(s) => s,
@@ -237,18 +292,21 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
                     });
                     continue;
                 }
-                let up = health.up(vi, ri);
                 let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
-                if !up && !inhibit {
+                let weight = if !sorry_active && health.up(vi, ri) {
+                    weight_of(ri, rs.weight).max(0)
+                } else if inhibit {
+                    0
+                } else {
                     continue;
-                }
+                };
                 // DR and TUN cannot change the port: the kernel (and keepalived, ipvsadm)
                 // use the service's port, 0 for a fwmark service.
                 let port = match fwd {
                     Forward::Route | Forward::Tunnel => vport,
                     _ => rs.port.unwrap_or(vport),
                 };
-                let mut d = Dest::new(rs.ip, port, fwd, if up { rs.weight } else { 0 });
+                let mut d = Dest::new(rs.ip, port, fwd, weight);
                 d.u_threshold = rs.uthreshold.unwrap_or(0);
                 d.l_threshold = rs.lthreshold.unwrap_or(0);
                 d.tun_type = tun_type;
@@ -256,20 +314,24 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
                 d.tun_flags = tun_flags;
                 dests.insert(d.key(), d);
             }
-            let any_up = dests.values().any(|d| d.weight > 0);
-            if !any_up {
-                if let Some(s) = &vs.sorry_server {
+            if let Some(s) = &vs.sorry_server {
+                if lost || vs.sorry_server_inhibit {
                     let method = vs.sorry_server_lvs_method.as_ref().unwrap_or(&vs.lb_kind);
                     let (fwd, tun_type, tun_port, tun_flags) = forward(method);
                     let port = match fwd {
                         Forward::Route | Forward::Tunnel => vport,
                         _ => s.port,
                     };
-                    let mut d = Dest::new(s.ip, port, fwd, 1);
+                    let mut d = Dest::new(s.ip, port, fwd, if lost { 1 } else { 0 });
                     d.tun_type = tun_type;
                     d.tun_port = tun_port;
                     d.tun_flags = tun_flags;
-                    dests.insert(d.key(), d);
+                    if lost {
+                        dests.insert(d.key(), d);
+                    } else {
+                        // An inhibited sorry server never hides a real server of the same address.
+                        dests.entry(d.key()).or_insert(d);
+                    }
                 }
             }
             table.insert(key, (svc, dests));
