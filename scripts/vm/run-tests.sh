@@ -2,15 +2,19 @@
 # run-tests.sh — lvsd's IPVS tests in the IPVS VM (scripts/vm/ipvs-vm.sh), one boot for all:
 # traffic.sh (NAT, DR, TUN through real IPVS, the director programmed by ipvsadm and by lvsd),
 # compare.sh (the matrix of gen-matrix.sh: lvsd's table == ipvsadm's), drift.sh (re-applying
-# repairs the table), syncd.sh (sync daemons). Builds nothing: the lvsd binary must exist (cargo
-# build --release); the VM cache is built on first use (scripts/setup.sh does it).
+# repairs the table), syncd.sh (sync daemons), seed001.sh (seed 001 end to end: two directors,
+# VRRP failover, TCP_CHECK removing and re-adding a real server; lvsd, and keepalived with
+# --keepalived). Builds nothing: the lvsd binary must exist (cargo build --release); the VM
+# cache is built on first use (scripts/setup.sh does it).
 #
 # usage: scripts/vm/run-tests.sh [options] [LVSD]
 #   LVSD              the lvsd binary (default target/release/lvsd)
 #   --ipvsadm-only    no lvsd: every suite with ipvsadm alone (checks the harness itself)
 #   --keepalived      also hold the matrix and the traffic configurations to keepalived itself
 #                     (the host's /usr/sbin/keepalived is copied into the VM; ~1 min more)
-#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd
+#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd,seed001 (all by
+#                     default; e.g. `--ipvsadm-only --keepalived --only seed001`: seed 001 under
+#                     keepalived alone, ~40 s)
 #   --matrix DIR      write the matrix there and keep it (default: a temporary directory)
 #   --timeout S       VM timeout (default 900)
 # Closing line: "vm: N passed, N failed[, N skipped]" (skipped: tests/vm/known-failures); exit
