@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub mod connect;
 pub mod dns;
 pub mod file;
 pub mod http;
