@@ -201,6 +201,21 @@ impl Pool {
         kept
     }
 
+    /// What [`Self::reload`] would keep, without changing anything (`lvsd reload --dry-run`).
+    pub fn peek(&self, probes: &[Probe]) -> HashMap<CheckerId, CheckState> {
+        let mut kept = HashMap::new();
+        for p in probes {
+            if let Some(e) = self.entries.get(&Identity::of(&p.spec)) {
+                if let Ok(c) = e.shared.counters.lock() {
+                    for u in &p.users {
+                        kept.insert(*u, c.state);
+                    }
+                }
+            }
+        }
+        kept
+    }
+
     /// ha_suspend: stops (or resumes) the probes all of whose checkers `pred` selects.
     /// A suspended probe keeps its state.
     pub fn suspend(&self, pred: &dyn Fn(&CheckerId) -> bool, on: bool) {

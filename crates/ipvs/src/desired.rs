@@ -139,6 +139,15 @@ fn keys(cfg: &Config, vs: &VirtualServer) -> Result<Vec<ServiceKey>, String> {
 }
 
 /// The addresses first..=last (the last octet/group varies; bounded to 65,536).
+/// The IPVS services `cfg.virtual_servers[vs]` stands for (several for a group).
+pub fn service_keys(cfg: &Config, vs: usize) -> Result<Vec<ServiceKey>, String> {
+    let v = cfg
+        .virtual_servers
+        .get(vs)
+        .ok_or_else(|| format!("no virtual server #{vs}"))?;
+    keys(cfg, v)
+}
+
 fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
     match (first, last) {
         (IpAddr::V4(a), IpAddr::V4(b)) => {

@@ -2,6 +2,8 @@
 //! subcommand lives in its own module and calls into the library crates.
 
 mod check;
+mod client;
+mod genhash;
 mod ipvs;
 mod realserver;
 mod run;
@@ -29,6 +31,12 @@ enum Command {
     Run(run::RunArgs),
     /// The kernel's IPVS table: list (as ipvsadm -L), apply a config once, flush, sync daemon.
     Ipvs(ipvs::IpvsArgs),
+    /// A running daemon's VRRP instances, virtual servers, real servers and checks.
+    Status(client::StatusArgs),
+    /// Reload a running daemon's configuration: validated first, the plan shown.
+    Reload(client::ReloadArgs),
+    /// The MD5 digest of a URL's body, for HTTP_GET/SSL_GET `digest` (as keepalived's genhash).
+    Genhash(genhash::GenhashArgs),
     /// LVS-DR real-server side: VIPs on lo, arp_ignore/arp_announce (up, down, status).
     Realserver(realserver::RealserverArgs),
 }
@@ -40,5 +48,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Realserver(args) => realserver::run(&args),
         Command::Ipvs(args) => ipvs::run(&args),
+        Command::Status(args) => client::status(&args),
+        Command::Reload(args) => client::reload(&args),
+        Command::Genhash(args) => genhash::run(&args),
     }
 }

@@ -1,7 +1,11 @@
 //! The control socket (a Unix stream socket, mode 0600): one request line, one JSON reply.
-//! `status` returns the engine's snapshot. `lvsd status` is its client.
+//! `status` returns the engine's snapshot with the virtual servers' health; `reload` and
+//! `reload --dry-run` validate the configuration file and return the plan (applied or not).
+//! `lvsd status` and `lvsd reload` are its clients.
 
 use super::engine::{Control, Input};
+use super::health_task::HealthInput;
+use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -24,7 +28,47 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(l)
 }
 
-pub async fn serve(listener: UnixListener, engine: mpsc::UnboundedSender<Input>, path: PathBuf) {
+/// What the control socket talks to.
+pub struct Handles {
+    pub engine: mpsc::UnboundedSender<Input>,
+    pub health: mpsc::UnboundedSender<HealthInput>,
+    pub reload: mpsc::UnboundedSender<ReloadRequest>,
+}
+
+/// `lvsd reload [--dry-run]`, handled by the main loop like SIGHUP.
+pub struct ReloadRequest {
+    pub dry_run: bool,
+    pub reply: oneshot::Sender<Value>,
+}
+
+async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    if !send(tx) {
+        return None;
+    }
+    rx.await.ok()
+}
+
+async fn status(h: &Handles) -> Value {
+    let engine = h.engine.clone();
+    let vrrp = ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
+        .await
+        .unwrap_or_else(|| json!({"error": "engine stopped"}));
+    let health = h.health.clone();
+    let lvs = ask(|tx| health.send(HealthInput::Status(tx)).is_ok())
+        .await
+        .unwrap_or_else(|| json!({"error": "health task stopped"}));
+    let mut v = vrrp;
+    if let (Some(obj), Some(l)) = (v.as_object_mut(), lvs.as_object()) {
+        for (k, val) in l {
+            obj.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
+    let handles = std::sync::Arc::new(handles);
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -33,7 +77,7 @@ pub async fn serve(listener: UnixListener, engine: mpsc::UnboundedSender<Input>,
                 continue;
             }
         };
-        let engine = engine.clone();
+        let h = handles.clone();
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
             let mut line = String::new();
@@ -41,16 +85,17 @@ pub async fn serve(listener: UnixListener, engine: mpsc::UnboundedSender<Input>,
                 return;
             }
             let reply = match line.trim() {
-                "status" => {
-                    let (tx, rx) = oneshot::channel();
-                    if engine.send(Input::Control(Control::Status(tx))).is_err() {
-                        serde_json::json!({"error": "engine stopped"})
-                    } else {
-                        rx.await
-                            .unwrap_or_else(|_| serde_json::json!({"error": "engine stopped"}))
-                    }
+                "status" => status(&h).await,
+                req @ ("reload" | "reload --dry-run") => {
+                    let dry_run = req.ends_with("--dry-run");
+                    let reload = h.reload.clone();
+                    ask(|reply| reload.send(ReloadRequest { dry_run, reply }).is_ok())
+                        .await
+                        .unwrap_or_else(|| json!({"ok": false, "errors": "the daemon is stopping"}))
                 }
-                other => serde_json::json!({"error": format!("unknown request `{other}`")}),
+                other => {
+                    json!({"error": format!("unknown request `{other}` (status, reload, reload --dry-run)")})
+                }
             };
             let mut text = reply.to_string();
             text.push('\n');

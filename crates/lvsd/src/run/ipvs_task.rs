@@ -2,10 +2,11 @@
 //! periodically, follow reloads, and run the connection-sync daemon in step with the VRRP
 //! instance it is bound to.
 //!
-//! Until health checkers exist (next issue) every real server counts as healthy, as keepalived
-//! does before its first check.
+//! The real servers' health comes from the health task (the checkers): the desired table is
+//! always computed from a configuration and the health of that same configuration.
 
 use super::plan::Plan;
+use lvsd_check::health::Health;
 use lvsd_ipvs::netlink::{IpvsSocket, Op};
 use lvsd_ipvs::{desired, reconcile, ServiceKey, SyncDaemon, SyncState, Table};
 use lvsd_vrrp::State;
@@ -16,7 +17,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub enum IpvsInput {
-    Reload(Box<Plan>),
+    Reload(Box<Plan>, Box<Health>),
+    /// The real servers' health changed.
+    Health(Box<Health>),
+    /// The kernel's table now (for `status`).
+    Table(tokio::sync::oneshot::Sender<Option<Table>>),
+    /// `lvsd reload --dry-run`: the operations a reload to this configuration would make.
+    Preview(
+        Box<Plan>,
+        Box<Health>,
+        tokio::sync::oneshot::Sender<Vec<String>>,
+    ),
     /// A VRRP instance changed state (for lvs_sync_daemon).
     Instance {
         name: String,
@@ -35,6 +46,7 @@ pub struct IpvsCounters {
 struct Task {
     sock: IpvsSocket,
     plan: Plan,
+    health: Health,
     want: Table,
     /// Every service lvsd has declared (so that one removed by a reload is deleted).
     managed: BTreeSet<ServiceKey>,
@@ -45,6 +57,7 @@ struct Task {
 /// Starts the task if the configuration has virtual servers; returns its input channel.
 pub fn spawn(
     plan: &Plan,
+    health: Health,
     interval: Duration,
     counters: Arc<IpvsCounters>,
 ) -> Option<(
@@ -69,6 +82,7 @@ pub fn spawn(
             want: Table::new(),
             managed: BTreeSet::new(),
             plan: plan.clone(),
+            health,
             sync: None,
             counters,
         };
@@ -93,7 +107,14 @@ pub fn spawn(
             };
             match input {
                 None => t.reconcile("drift check"),
-                Some(IpvsInput::Reload(p)) => t.reload(*p),
+                Some(IpvsInput::Reload(p, h)) => t.reload(*p, *h),
+                Some(IpvsInput::Health(h)) => t.health_changed(*h),
+                Some(IpvsInput::Table(reply)) => {
+                    let _ = reply.send(t.sock.table().ok());
+                }
+                Some(IpvsInput::Preview(p, h, reply)) => {
+                    let _ = reply.send(t.preview(&p, &h));
+                }
                 Some(IpvsInput::Instance { name, state }) => t.follow_instance(&name, state),
                 Some(IpvsInput::Stop) => {
                     t.stop();
@@ -136,7 +157,7 @@ impl Task {
     }
 
     fn load_desired(&mut self) {
-        match desired::from_config(&self.plan.config, &desired::AllUp) {
+        match desired::from_config(&self.plan.config, &self.health) {
             Ok(t) => self.want = t,
             Err(errs) => {
                 for e in errs {
@@ -200,9 +221,10 @@ impl Task {
 
     /// A reload costs what changed: the new desired table is compared with the previous one
     /// (in memory), not with a dump of the kernel; the next drift check verifies the kernel.
-    fn reload(&mut self, plan: Plan) {
+    fn reload(&mut self, plan: Plan, health: Health) {
         let t0 = std::time::Instant::now();
         self.plan = plan;
+        self.health = health;
         let old = std::mem::take(&mut self.want);
         self.load_desired();
         let ops = reconcile::diff(&self.want, &old, &self.managed);
@@ -282,7 +304,41 @@ impl Task {
                 let ops: Vec<Op> = self.managed.iter().map(|k| Op::DelService(*k)).collect();
                 self.apply(&ops, "lvs_flush_on_stop");
             }
-            None => {}
+            None => {
+                // keepalived's default: remove what it created
+                let ops: Vec<Op> = self.managed.iter().map(|k| Op::DelService(*k)).collect();
+                if !ops.is_empty() {
+                    self.apply(&ops, "stop");
+                }
+            }
+        }
+    }
+
+    /// Checkers changed a real server or a quorum: apply the difference to the table.
+    fn health_changed(&mut self, health: Health) {
+        self.health = health;
+        let old = std::mem::take(&mut self.want);
+        self.load_desired();
+        let ops = reconcile::diff(&self.want, &old, &self.managed);
+        if !ops.is_empty() {
+            for op in &ops {
+                tracing::info!("IPVS: {op}");
+            }
+            self.apply(&ops, "health");
+        }
+    }
+
+    fn preview(&self, plan: &Plan, health: &Health) -> Vec<String> {
+        match desired::from_config(&plan.config, health) {
+            Ok(want) => {
+                let mut managed = self.managed.clone();
+                managed.extend(want.keys().copied());
+                reconcile::diff(&want, &self.want, &managed)
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect()
+            }
+            Err(errs) => errs.iter().map(|e| format!("error: {e}")).collect(),
         }
     }
 }

@@ -4,8 +4,10 @@
 //! trackers, notifications, the control socket, signals) on the main runtime.
 
 mod apply;
+mod checks;
 mod control;
 mod engine;
+mod health_task;
 mod ipvs_task;
 mod plan;
 mod ratelimit;
@@ -138,14 +140,22 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let counters = std::sync::Arc::new(ipvs_task::IpvsCounters::default());
     let ipvs = ipvs_task::spawn(
         &plan,
+        lvsd_check::health::Health::new(&plan.config),
         Duration::from_secs_f64(args.drift_interval.max(0.1)),
         counters.clone(),
     );
     let ipvs_tx = ipvs.as_ref().map(|(tx, _)| tx.clone());
-    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx, ipvs_tx.clone());
+    let (health_tx, health_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx, health_tx.clone());
+    let health = health_task::spawn(&plan, health_rx, ipvs_tx.clone(), scripts.lvs_outputs());
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(control::serve(
         listener,
-        engine.clone(),
+        control::Handles {
+            engine: engine.clone(),
+            health: health_tx.clone(),
+            reload: reload_tx,
+        },
         args.socket.clone(),
     ));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
@@ -164,21 +174,13 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-                match plan::load(&args.file) {
-                    Ok(p) => {
-                        scripts.reload(&p);
-                        if let Some(tx) = &ipvs_tx {
-                            let _ = tx.send(ipvs_task::IpvsInput::Reload(Box::new(p.clone())));
-                        }
-                        let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
-                    }
-                    Err(text) => {
-                        eprint!("{text}");
-                        tracing::error!("reload refused: the new configuration has errors; keeping the running one");
-                    }
+                reload(&args.file, false, &mut scripts, &engine, &health_tx).await;
+            }
+            req = reload_rx.recv() => {
+                if let Some(control::ReloadRequest { dry_run, reply }) = req {
+                    let r = reload(&args.file, dry_run, &mut scripts, &engine, &health_tx).await;
+                    let _ = reply.send(r);
                 }
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
             }
             _ = engine_stopped(thread.clone()) => {
                 tracing::error!("the VRRP engine stopped");
@@ -193,6 +195,15 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     if let Some(t) = t {
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
+    // omega notifications, then the checkers stop
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    if health_tx
+        .send(health_task::HealthInput::Stop(done_tx))
+        .is_ok()
+    {
+        let _ = done_rx.await;
+    }
+    let _ = health.await;
     scripts
         .shutdown(Duration::from_secs_f64(args.stop_timeout.max(0.0)))
         .await;
@@ -203,6 +214,49 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let _ = std::fs::remove_file(&args.socket);
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// A reload (SIGHUP or `lvsd reload`): validated first; with errors the running configuration
+/// stays. `dry_run`: only the plan. The reply is what `lvsd reload` prints.
+async fn reload(
+    file: &std::path::Path,
+    dry_run: bool,
+    scripts: &mut scripts::Scripts,
+    engine: &tokio::sync::mpsc::UnboundedSender<Input>,
+    health: &tokio::sync::mpsc::UnboundedSender<health_task::HealthInput>,
+) -> serde_json::Value {
+    let p = match plan::load(file) {
+        Ok(p) => p,
+        Err(text) => {
+            if !dry_run {
+                eprint!("{text}");
+                tracing::error!(
+                    "reload refused: the new configuration has errors; keeping the running one"
+                );
+            }
+            return serde_json::json!({"ok": false, "applied": false, "errors": text});
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = health.send(health_task::HealthInput::Preview(Box::new(p.clone()), tx));
+    let plan_lines = rx.await.unwrap_or_default();
+    if dry_run {
+        return serde_json::json!({"ok": true, "applied": false, "plan": plan_lines});
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+    tracing::info!(
+        "reloading {} ({} change(s) planned)",
+        file.display(),
+        plan_lines.len()
+    );
+    for l in &plan_lines {
+        tracing::info!("reload plan: {l}");
+    }
+    scripts.reload(&p);
+    let _ = health.send(health_task::HealthInput::Reload(Box::new(p.clone())));
+    let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    serde_json::json!({"ok": true, "applied": true, "plan": plan_lines})
 }
 
 /// Resolves when the engine thread has ended on its own.

@@ -93,7 +93,7 @@ impl Scripts {
         plan: &Plan,
         engine: mpsc::UnboundedSender<Input>,
         mut requests: mpsc::UnboundedReceiver<NotifyRequest>,
-        ipvs: Option<mpsc::UnboundedSender<super::ipvs_task::IpvsInput>>,
+        health: mpsc::UnboundedSender<super::health_task::HealthInput>,
     ) -> Scripts {
         let users = users_of(plan);
         let (tracker_tx, mut tracker_rx) = mpsc::channel::<(TrackerId, TrackerStatus)>(256);
@@ -135,12 +135,10 @@ impl Scripts {
                         if let Ok(m) = mail.lock() {
                             m.send("Instance", &name, to, deleted);
                         }
-                        if let Some(tx) = &ipvs {
-                            let _ = tx.send(super::ipvs_task::IpvsInput::Instance {
-                                name: name.clone(),
-                                state: to,
-                            });
-                        }
+                        let _ = health.send(super::health_task::HealthInput::Instance {
+                            name: name.clone(),
+                            state: to,
+                        });
                         if deleted {
                             n.notify_deleted(&name, &scripts, priority, from, &reason);
                         } else {
@@ -246,6 +244,18 @@ impl Scripts {
                 track_process::SCAN_PERIOD,
                 self.tracker_tx.clone(),
             ));
+        }
+    }
+
+    /// The ordered script runner and the LVS FIFO (for the health task).
+    pub fn lvs_outputs(&self) -> super::health_task::Outputs {
+        super::health_task::Outputs {
+            notifier: self.notifier.clone(),
+            fifo: self
+                .fifos
+                .as_ref()
+                .map(|f| f.lvs())
+                .unwrap_or_else(lvsd_scripts::FifoSink::none),
         }
     }
 

@@ -1,0 +1,628 @@
+//! The health task (main runtime): checker state changes from the checker thread become real
+//! server and quorum changes ([`Health`]), which become notify_up/notify_down and
+//! quorum_up/quorum_down scripts (ordered per virtual server), LVS FIFO lines, SMTP alerts, and
+//! a new desired IPVS table for the IPVS task. It also follows the VRRP instances' states for
+//! ha_suspend and the sync daemon, and answers `status` and reload plans.
+//!
+//! The health task is the only sender of configuration and health to the IPVS task, so the
+//! table is always computed from a configuration and the health of that same configuration.
+
+use super::checks::Checks;
+use super::ipvs_task::IpvsInput;
+use super::plan::Plan;
+use lvsd_check::health::{CheckerId, Health, HealthEvent};
+use lvsd_check::machine::CheckState;
+use lvsd_check::pool::{PoolEvent, ProbeStatus};
+use lvsd_check::spec;
+use lvsd_config::model::{Config, VirtualServer, VsKey};
+use lvsd_ipvs::Table;
+use lvsd_scripts::{FifoSink, Notifier, ScriptUsers, SmtpAlerter};
+use lvsd_vrrp::State;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+pub enum HealthInput {
+    /// A validated new configuration (SIGHUP or `lvsd reload`).
+    Reload(Box<Plan>),
+    /// `lvsd reload --dry-run`: what the reload would do, as text lines.
+    Preview(Box<Plan>, oneshot::Sender<Vec<String>>),
+    /// A VRRP instance changed state.
+    Instance {
+        name: String,
+        state: State,
+    },
+    Status(oneshot::Sender<Value>),
+    /// Shutdown: omega notifications, stop the checkers, then the IPVS task.
+    Stop(oneshot::Sender<()>),
+}
+
+pub struct Outputs {
+    pub notifier: Notifier,
+    pub fifo: FifoSink,
+}
+
+struct Task {
+    plan: Plan,
+    health: Health,
+    /// When each real server last changed state.
+    since: HashMap<(usize, usize), Instant>,
+    checks: Option<Checks>,
+    ipvs: Option<mpsc::UnboundedSender<IpvsInput>>,
+    out: Outputs,
+    smtp: Option<SmtpAlerter>,
+    instances: HashMap<String, State>,
+    suspended: HashSet<usize>,
+    started: Instant,
+}
+
+fn users_of(plan: &Plan) -> ScriptUsers {
+    ScriptUsers::from_global(&plan.config.global).unwrap_or_else(|_| ScriptUsers::current())
+}
+
+fn probes_of(plan: &Plan) -> Vec<spec::Probe> {
+    let (probes, errors) = spec::probes(&plan.config, &users_of(plan));
+    for e in errors {
+        tracing::error!("checker at line {}: {}; not run", e.line, e.message);
+    }
+    probes
+}
+
+/// keepalived's name of a virtual server in logs, FIFO lines and alerts.
+pub fn vs_name(vs: &VirtualServer) -> String {
+    let proto = vs
+        .protocol
+        .map(|p| format!("{p:?}").to_lowercase())
+        .unwrap_or_else(|| "tcp".into());
+    match &vs.key {
+        VsKey::Addr { ip, port } => format!("[{ip}]:{proto}:{port}"),
+        VsKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+        VsKey::Group { name } => format!("[{name}]"),
+    }
+}
+
+pub fn rs_name(vs: &VirtualServer, rs: usize) -> String {
+    let r = &vs.real_servers[rs];
+    let proto = vs
+        .protocol
+        .map(|p| format!("{p:?}").to_lowercase())
+        .unwrap_or_else(|| "tcp".into());
+    let port = r.port.unwrap_or(match vs.key {
+        VsKey::Addr { port, .. } => port,
+        _ => 0,
+    });
+    format!("[{}]:{proto}:{port}", r.ip)
+}
+
+/// Starts the health task: the checker thread, and the IPVS task's first table.
+pub fn spawn(
+    plan: &Plan,
+    mut rx: mpsc::UnboundedReceiver<HealthInput>,
+    ipvs: Option<mpsc::UnboundedSender<IpvsInput>>,
+    out: Outputs,
+) -> tokio::task::JoinHandle<()> {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<PoolEvent>();
+    let plan = plan.clone();
+    let h = tokio::spawn(async move {
+        let health = Health::new(&plan.config);
+        let checks = match Checks::start(probes_of(&plan), ev_tx) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(
+                    "cannot start the checker thread: {e}; every real server counts as up"
+                );
+                None
+            }
+        };
+        let mut t = Task {
+            smtp: SmtpAlerter::from_global(&plan.config.global),
+            plan,
+            health,
+            since: HashMap::new(),
+            checks,
+            ipvs,
+            out,
+            instances: HashMap::new(),
+            suspended: HashSet::new(),
+            started: Instant::now(),
+        };
+        let initial = t.health.initial_events();
+        t.handle_events(initial);
+        t.update_suspend();
+        loop {
+            tokio::select! {
+                ev = ev_rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    let mut out = Vec::new();
+                    t.pool_event(ev, &mut out);
+                    // coalesce a burst of changes into one table update
+                    while let Ok(ev) = ev_rx.try_recv() {
+                        t.pool_event(ev, &mut out);
+                    }
+                    if !out.is_empty() {
+                        t.handle_events(out);
+                    }
+                }
+                input = rx.recv() => {
+                    match input {
+                        None => break,
+                        Some(HealthInput::Reload(p)) => t.reload(*p).await,
+                        Some(HealthInput::Preview(p, reply)) => {
+                            let _ = reply.send(t.preview(&p).await);
+                        }
+                        Some(HealthInput::Instance { name, state }) => {
+                            t.instances.insert(name.clone(), state);
+                            t.send_ipvs(IpvsInput::Instance { name, state });
+                            t.update_suspend();
+                        }
+                        Some(HealthInput::Status(reply)) => {
+                            let _ = reply.send(t.status().await);
+                        }
+                        Some(HealthInput::Stop(reply)) => {
+                            t.stop().await;
+                            let _ = reply.send(());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    h
+}
+
+impl Task {
+    fn send_ipvs(&self, input: IpvsInput) {
+        if let Some(tx) = &self.ipvs {
+            let _ = tx.send(input);
+        }
+    }
+
+    fn pool_event(&mut self, ev: PoolEvent, out: &mut Vec<HealthEvent>) {
+        match ev {
+            PoolEvent::State { users, state, .. } => {
+                for u in users {
+                    if self.valid(u) {
+                        self.health.checker(u, state, out);
+                    }
+                }
+            }
+            PoolEvent::Weight { users, weight } => {
+                for u in users {
+                    if self.valid(u) {
+                        self.health.dynamic_weight(u.vs, u.rs, weight, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An event from before a reload may name a checker the new configuration lacks.
+    fn valid(&self, c: CheckerId) -> bool {
+        self.plan
+            .config
+            .virtual_servers
+            .get(c.vs)
+            .and_then(|v| v.real_servers.get(c.rs))
+            .is_some_and(|r| c.checker < r.checkers.len())
+    }
+
+    fn handle_events(&mut self, events: Vec<HealthEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        for ev in &events {
+            self.announce(ev);
+        }
+        self.send_ipvs(IpvsInput::Health(Box::new(self.health.clone())));
+    }
+
+    fn smtp_enabled(&self, vs: &VirtualServer, rs: Option<usize>) -> bool {
+        let g = &self.plan.config.global;
+        rs.and_then(|r| vs.real_servers[r].smtp_alert)
+            .or(vs.smtp_alert)
+            .or(g.smtp_alert_checker)
+            .or(g.smtp_alert)
+            .unwrap_or(false)
+    }
+
+    /// Log, script, FIFO line and mail of one event.
+    fn announce(&mut self, ev: &HealthEvent) {
+        let cfg = &self.plan.config;
+        match *ev {
+            HealthEvent::RsUp { vs, rs } | HealthEvent::RsDown { vs, rs } => {
+                let up = matches!(ev, HealthEvent::RsUp { .. });
+                self.since.insert((vs, rs), Instant::now());
+                let v = &cfg.virtual_servers[vs];
+                let r = &v.real_servers[rs];
+                let (vname, rname) = (vs_name(v), rs_name(v, rs));
+                let word = if up { "UP" } else { "DOWN" };
+                if up {
+                    tracing::info!("real server {rname} of virtual server {vname}: UP");
+                } else {
+                    tracing::warn!("real server {rname} of virtual server {vname}: DOWN");
+                }
+                self.out
+                    .fifo
+                    .write_line(&format!("RS {rname} {vname} {word}"));
+                let script = if up { &r.notify_up } else { &r.notify_down };
+                if let Some(s) = script {
+                    let keyword = if up { "notify_up" } else { "notify_down" };
+                    self.out.notifier.lvs_script(
+                        &vname,
+                        keyword,
+                        s,
+                        format!("real server {rname} of {vname} {word}"),
+                        vec![
+                            ("LVSD_VIRTUAL_SERVER".into(), vname.clone()),
+                            ("LVSD_REAL_SERVER".into(), rname.clone()),
+                            ("LVSD_STATE".into(), word.into()),
+                        ],
+                    );
+                }
+                if let (Some(a), true) = (&self.smtp, self.smtp_enabled(v, Some(rs))) {
+                    let body = if up {
+                        "=> CHECK succeed on service <=".to_string()
+                    } else {
+                        "=> CHECK failed on service <=".to_string()
+                    };
+                    a.checker(
+                        format!("Realserver {rname} of virtual server {vname} - {word}"),
+                        body,
+                    );
+                }
+            }
+            HealthEvent::QuorumGained { vs } | HealthEvent::QuorumLost { vs } => {
+                let up = matches!(ev, HealthEvent::QuorumGained { .. });
+                let v = &cfg.virtual_servers[vs];
+                let vname = vs_name(v);
+                let word = if up { "UP" } else { "DOWN" };
+                if up {
+                    tracing::info!("virtual server {vname}: gained quorum");
+                } else {
+                    tracing::warn!(
+                        "virtual server {vname}: lost quorum (alive weight {} < quorum {}){}",
+                        self.health.weight_sum(vs),
+                        v.quorum,
+                        if v.sorry_server.is_some() {
+                            "; the sorry server stands in"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                self.out.fifo.write_line(&format!("VS {vname} {word}"));
+                let script = if up { &v.quorum_up } else { &v.quorum_down };
+                if let Some(s) = script {
+                    let keyword = if up { "quorum_up" } else { "quorum_down" };
+                    self.out.notifier.lvs_script(
+                        &vname,
+                        keyword,
+                        s,
+                        format!("virtual server {vname} quorum {word}"),
+                        vec![
+                            ("LVSD_VIRTUAL_SERVER".into(), vname.clone()),
+                            ("LVSD_STATE".into(), word.into()),
+                        ],
+                    );
+                }
+                if let (Some(a), true) = (&self.smtp, self.smtp_enabled(v, None)) {
+                    a.checker(
+                        format!("Virtual Server {vname} - {word}"),
+                        format!("=> {} <=", if up { "Gained quorum" } else { "Lost quorum" }),
+                    );
+                }
+            }
+            HealthEvent::WeightChanged { vs, rs, weight } => {
+                let v = &cfg.virtual_servers[vs];
+                tracing::info!(
+                    "real server {} of virtual server {}: weight {weight} (dynamic)",
+                    rs_name(v, rs),
+                    vs_name(v)
+                );
+            }
+        }
+    }
+
+    /// ha_suspend: a virtual server's checkers run only while its address is ours, i.e. while
+    /// a VRRP instance that carries it is MASTER (or when no instance carries it).
+    fn update_suspend(&mut self) {
+        let Some(checks) = &self.checks else { return };
+        let mut want = HashSet::new();
+        for (i, v) in self.plan.config.virtual_servers.iter().enumerate() {
+            if !v.ha_suspend {
+                continue;
+            }
+            let VsKey::Addr { ip, .. } = v.key else {
+                continue;
+            };
+            let carriers: Vec<&str> = self
+                .plan
+                .instances
+                .iter()
+                .zip(&self.plan.extra)
+                .filter(|(_, x)| x.vips.iter().any(|a| a.addr == ip))
+                .map(|(c, _)| c.name.as_str())
+                .collect();
+            if carriers.is_empty() {
+                continue;
+            }
+            let ours = carriers
+                .iter()
+                .any(|n| self.instances.get(*n) == Some(&State::Master));
+            if !ours {
+                want.insert(i);
+            }
+        }
+        let on: Vec<usize> = want.difference(&self.suspended).copied().collect();
+        let off: Vec<usize> = self.suspended.difference(&want).copied().collect();
+        if !on.is_empty() {
+            tracing::info!("ha_suspend: checkers of {} virtual server(s) suspended (their address is not here)", on.len());
+            checks.send(super::checks::CheckInput::Suspend { vs: on, on: true });
+        }
+        if !off.is_empty() {
+            tracing::info!(
+                "ha_suspend: checkers of {} virtual server(s) resumed",
+                off.len()
+            );
+            checks.send(super::checks::CheckInput::Suspend { vs: off, on: false });
+        }
+        self.suspended = want;
+    }
+
+    async fn new_health(&self, new: &Config, probes: Vec<spec::Probe>, apply: bool) -> Health {
+        let states: HashMap<CheckerId, CheckState> = match &self.checks {
+            Some(c) if apply => c.reload(probes).await,
+            Some(c) => c.peek(probes).await,
+            None => HashMap::new(),
+        };
+        self.health
+            .reload(&self.plan.config, new, &|c| states.get(&c).copied())
+    }
+
+    async fn reload(&mut self, plan: Plan) {
+        let probes = probes_of(&plan);
+        let health = self.new_health(&plan.config, probes, true).await;
+        // real servers that survived keep their "since"
+        let mut since = HashMap::new();
+        for (vi, v) in plan.config.virtual_servers.iter().enumerate() {
+            for (ri, r) in v.real_servers.iter().enumerate() {
+                let old = self
+                    .plan
+                    .config
+                    .virtual_servers
+                    .iter()
+                    .position(|o| o.key == v.key)
+                    .and_then(|ov| {
+                        self.plan.config.virtual_servers[ov]
+                            .real_servers
+                            .iter()
+                            .position(|o| o.ip == r.ip && o.port == r.port)
+                            .map(|or| (ov, or))
+                    });
+                if let Some(t) = old.and_then(|k| self.since.get(&k)) {
+                    since.insert((vi, ri), *t);
+                }
+            }
+        }
+        self.since = since;
+        self.smtp = SmtpAlerter::from_global(&plan.config.global);
+        self.plan = plan;
+        self.health = health;
+        self.suspended.clear();
+        if let Some(c) = &self.checks {
+            // resume everything, then suspend per the new configuration
+            let all: Vec<usize> = (0..self.plan.config.virtual_servers.len()).collect();
+            c.send(super::checks::CheckInput::Suspend { vs: all, on: false });
+        }
+        self.update_suspend();
+        self.send_ipvs(IpvsInput::Reload(
+            Box::new(self.plan.clone()),
+            Box::new(self.health.clone()),
+        ));
+    }
+
+    /// The reload's plan: VRRP instances and VIPs that change now, and the IPVS operations.
+    async fn preview(&self, plan: &Plan) -> Vec<String> {
+        let mut lines = Vec::new();
+        let old = &self.plan;
+        let names =
+            |p: &Plan| -> Vec<String> { p.instances.iter().map(|i| i.name.clone()).collect() };
+        let (old_names, new_names) = (names(old), names(plan));
+        for n in &old_names {
+            if !new_names.contains(n) {
+                let master = self.instances.get(n) == Some(&State::Master);
+                lines.push(format!(
+                    "VRRP: instance {n} removed (priority-0 advert{})",
+                    if master { ", its VIPs are removed" } else { "" }
+                ));
+            }
+        }
+        for n in &new_names {
+            if !old_names.contains(n) {
+                lines.push(format!(
+                    "VRRP: instance {n} added (starts in BACKUP; its VIPs follow the election)"
+                ));
+            }
+        }
+        for (i, c) in plan.instances.iter().enumerate() {
+            let Some(oi) = old.instances.iter().position(|o| o.name == c.name) else {
+                continue;
+            };
+            if self.instances.get(&c.name) != Some(&State::Master) {
+                continue;
+            }
+            let (ov, nv) = (&old.extra[oi].vips, &plan.extra[i].vips);
+            for v in nv.iter().filter(|v| !ov.contains(v)) {
+                lines.push(format!(
+                    "VIP: add {}/{} dev {} (instance {} is MASTER)",
+                    v.addr, v.prefix_len, v.dev, c.name
+                ));
+            }
+            for v in ov.iter().filter(|v| !nv.contains(v)) {
+                lines.push(format!(
+                    "VIP: delete {}/{} dev {} (instance {} is MASTER)",
+                    v.addr, v.prefix_len, v.dev, c.name
+                ));
+            }
+        }
+        let probes = probes_of(plan);
+        let nprobes = probes.len();
+        let health = self.new_health(&plan.config, probes, false).await;
+        lines.push(format!("checkers: {nprobes} probe(s)"));
+        if let Some(tx) = &self.ipvs {
+            let (rtx, rrx) = oneshot::channel();
+            let _ = tx.send(IpvsInput::Preview(
+                Box::new(plan.clone()),
+                Box::new(health),
+                rtx,
+            ));
+            match rrx.await {
+                Ok(ops) if ops.is_empty() => lines.push("IPVS: no change".into()),
+                Ok(ops) => lines.extend(ops.into_iter().map(|o| format!("IPVS: {o}"))),
+                Err(_) => lines.push("IPVS: not available".into()),
+            }
+        } else if !plan.config.virtual_servers.is_empty() {
+            lines.push("IPVS: the running daemon has no IPVS task (started without virtual servers); a restart is needed to program them".into());
+        }
+        lines
+    }
+
+    async fn status(&self) -> Value {
+        let probes: Vec<ProbeStatus> = match &self.checks {
+            Some(c) => c.status().await,
+            None => Vec::new(),
+        };
+        let kernel: Option<Table> = match &self.ipvs {
+            Some(tx) => {
+                let (rtx, rrx) = oneshot::channel();
+                let _ = tx.send(IpvsInput::Table(rtx));
+                tokio::time::timeout(Duration::from_secs(2), rrx)
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .flatten()
+            }
+            None => None,
+        };
+        let mut by_checker: HashMap<CheckerId, &ProbeStatus> = HashMap::new();
+        for p in &probes {
+            for u in &p.users {
+                by_checker.insert(*u, p);
+            }
+        }
+        let want = lvsd_ipvs::desired::from_config(&self.plan.config, &self.health).ok();
+        let now = Instant::now();
+        let vss: Vec<Value> = self
+            .plan
+            .config
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .map(|(vi, v)| {
+                let keys: Vec<lvsd_ipvs::ServiceKey> = want
+                    .as_ref()
+                    .map(|t| {
+                        // the services this virtual_server stands for: those whose dests or
+                        // config index match; a group may stand for several
+                        let _ = t;
+                        lvsd_ipvs::desired::service_keys(&self.plan.config, vi).unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                let rss: Vec<Value> = v
+                    .real_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(ri, r)| {
+                        let port = r.port.unwrap_or(match v.key {
+                            VsKey::Addr { port, .. } => port,
+                            _ => 0,
+                        });
+                        let kernel_weight = kernel.as_ref().and_then(|k| {
+                            keys.iter().find_map(|key| {
+                                k.get(key).and_then(|(_, dests)| {
+                                    dests
+                                        .values()
+                                        .find(|d| d.addr == r.ip && (d.port == port || d.port == 0 || matches!(v.key, VsKey::Fwmark{..})))
+                                        .map(|d| d.weight)
+                                })
+                            })
+                        });
+                        let checkers: Vec<Value> = (0..r.checkers.len())
+                            .map(|ci| {
+                                let id = CheckerId { vs: vi, rs: ri, checker: ci };
+                                match by_checker.get(&id) {
+                                    Some(p) => json!({
+                                        "type": p.checker,
+                                        "target": p.target,
+                                        "state": p.state,
+                                        "last_ok": p.last.as_ref().map(|o| o.ok),
+                                        "last_latency_ms": p.last.as_ref().map(|o| o.latency.as_secs_f64() * 1e3),
+                                        "last_error": p.last.as_ref().and_then(|o| o.error.clone()),
+                                        "last_check_ago_s": p.last_check_ago,
+                                        "consecutive_failures": p.consecutive_failures,
+                                        "checks": p.checks,
+                                        "failures": p.failures,
+                                        "in_state_s": p.in_state,
+                                        "suspended": p.suspended,
+                                    }),
+                                    None => json!({"type": format!("{:?}", r.checkers[ci].kind), "state": "not running"}),
+                                }
+                            })
+                            .collect();
+                        json!({
+                            "address": rs_name(v, ri),
+                            "alive": self.health.rs_alive(vi, ri),
+                            "weight": r.weight,
+                            "kernel_weight": kernel_weight,
+                            "failed_checkers": self.health.failed_checkers(vi, ri),
+                            "in_state_s": self.since.get(&(vi, ri)).map(|t| (now - *t).as_secs_f64()).unwrap_or((now - self.started).as_secs_f64()),
+                            "checkers": checkers,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "name": vs_name(v),
+                    "line": v.loc.line,
+                    "scheduler": v.lb_algo,
+                    "quorum": v.quorum,
+                    "quorum_up": self.health.quorum_up(vi),
+                    "alive_weight": self.health.weight_sum(vi),
+                    "sorry_server": v.sorry_server.as_ref().map(|s| format!("{}:{}", s.ip, s.port)),
+                    "in_kernel": kernel.as_ref().map(|k| keys.iter().any(|key| k.contains_key(key))),
+                    "real_servers": rss,
+                })
+            })
+            .collect();
+        json!({
+            "virtual_servers": vss,
+            "probes": probes.len(),
+            "ipvs_readable": kernel.is_some(),
+        })
+    }
+
+    async fn stop(&mut self) {
+        // omega: quorum_down and real-server-down notifications at shutdown
+        let mut events = Vec::new();
+        for (vi, v) in self.plan.config.virtual_servers.iter().enumerate() {
+            if !v.omega {
+                continue;
+            }
+            for ri in 0..v.real_servers.len() {
+                if self.health.rs_alive(vi, ri) {
+                    events.push(HealthEvent::RsDown { vs: vi, rs: ri });
+                }
+            }
+            if self.health.quorum_up(vi) {
+                events.push(HealthEvent::QuorumLost { vs: vi });
+            }
+        }
+        for ev in &events {
+            self.announce(ev);
+        }
+        if let Some(c) = self.checks.take() {
+            c.stop().await;
+        }
+    }
+}
