@@ -65,7 +65,7 @@ D1PID="" D2PID=""
 # --- processes: killed by PID, with their descendants (keepalived's VRRP and checker children) ---
 descendants() { # PID...: the PIDs and every descendant of them
   awk -v roots=" $* " '
-    { pp[$1] = $4 }
+    { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }   # after the (comm): state ppid
     END {
       n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
       do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
