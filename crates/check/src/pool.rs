@@ -305,7 +305,12 @@ async fn run_probe(
             if !outcome.ok {
                 c.failures += 1;
             }
-            c.consecutive_failures = machine.consecutive_failures();
+            // counted here, not by the machine (which resets its count once down)
+            c.consecutive_failures = if outcome.ok {
+                0
+            } else {
+                c.consecutive_failures.saturating_add(1)
+            };
             c.last = Some(outcome.clone());
             c.last_at = Some(Instant::now());
             if let Some(s) = step.changed {

@@ -1,0 +1,151 @@
+//! The probe pool with real TCP probes in a namespace of the test: state changes are reported
+//! once per change for every user of a probe, a reload keeps the state of a surviving probe
+//! (also with a new timing) and stops removed ones, ha_suspend stops checking.
+
+mod common;
+use common::in_netns;
+use lvsd_check::health::CheckerId;
+use lvsd_check::machine::{CheckState, Timing};
+use lvsd_check::pool::{Pool, PoolEvent};
+use lvsd_check::probe::{ProbeKind, Target};
+use lvsd_check::spec::{Probe, ProbeSpec};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+fn timing(delay_loop_ms: u64) -> Timing {
+    Timing {
+        delay_loop: Duration::from_millis(delay_loop_ms),
+        retry: 1,
+        delay_before_retry: Duration::from_millis(50),
+        warmup: Duration::ZERO,
+        alpha: false,
+        rise: 1,
+        fall: None,
+    }
+}
+
+fn probe(port: u16, delay_loop_ms: u64, users: Vec<CheckerId>) -> Probe {
+    let spec = ProbeSpec {
+        kind: ProbeKind::Tcp,
+        target: Target {
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            bind: None,
+            bind_if: None,
+            fwmark: None,
+            timeout: Duration::from_secs(1),
+        },
+        timing: timing(delay_loop_ms),
+    };
+    Probe {
+        key: format!("tcp {port} {delay_loop_ms}"),
+        spec,
+        users,
+    }
+}
+
+fn id(vs: usize, rs: usize) -> CheckerId {
+    CheckerId { vs, rs, checker: 0 }
+}
+
+async fn next_state(rx: &mut mpsc::UnboundedReceiver<PoolEvent>) -> (Vec<CheckerId>, CheckState) {
+    let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("an event within 5 s")
+        .expect("pool alive");
+    match ev {
+        PoolEvent::State { users, state, .. } => (users, state),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_probe_reports_each_change_to_all_its_users() {
+    in_netns(|| async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let users = vec![id(0, 0), id(1, 0)];
+        let pool = Pool::start(vec![probe(port, 100, users.clone())], tx);
+        // Up from the start (no alpha): no event while the server answers.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(rx.try_recv().is_err(), "no change, no event");
+        let st = pool.status();
+        assert_eq!(st.len(), 1);
+        assert!(st[0].checks >= 2, "{st:?}");
+        assert_eq!(st[0].last.as_ref().map(|o| o.ok), Some(true));
+        // The server goes: refused, retried once, down: one event for both users.
+        drop(l);
+        let (u, s) = next_state(&mut rx).await;
+        assert_eq!((u, s), (users.clone(), CheckState::Down));
+        let st = pool.status();
+        assert_eq!(st[0].state, CheckState::Down);
+        assert!(st[0].consecutive_failures >= 2, "{st:?}");
+        assert!(st[0].last.as_ref().unwrap().error.is_some());
+        // Back: up at the next check.
+        let _l = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let (u, s) = next_state(&mut rx).await;
+        assert_eq!((u, s), (users, CheckState::Up));
+    });
+}
+
+#[test]
+fn reload_keeps_state_and_stops_removed_probes() {
+    in_netns(|| async {
+        // A port nobody listens on: the probe goes down.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead = l.local_addr().unwrap().port();
+        drop(l);
+        let live = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = live.local_addr().unwrap().port();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut pool = Pool::start(
+            vec![
+                probe(dead, 100, vec![id(0, 0)]),
+                probe(port, 100, vec![id(0, 1)]),
+            ],
+            tx,
+        );
+        let (u, s) = next_state(&mut rx).await;
+        assert_eq!((u, s), (vec![id(0, 0)], CheckState::Down));
+        // Reload: the dead probe with a new delay_loop and new users, the live one removed.
+        let kept = pool.reload(vec![probe(dead, 150, vec![id(2, 3)])]);
+        assert_eq!(kept.get(&id(2, 3)), Some(&CheckState::Down));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(pool.len(), 1);
+        let st = pool.status();
+        assert_eq!(st[0].state, CheckState::Down, "state kept: {st:?}");
+        assert_eq!(st[0].users, vec![id(2, 3)]);
+        // Still down: no event (no spurious up/down after a reload).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(rx.try_recv().is_err());
+        // peek() answers like reload() without changing anything.
+        let peek = pool.peek(&[probe(dead, 100, vec![id(9, 9)])]);
+        assert_eq!(peek.get(&id(9, 9)), Some(&CheckState::Down));
+        assert_eq!(pool.status()[0].users, vec![id(2, 3)]);
+    });
+}
+
+#[test]
+fn a_suspended_probe_does_not_check() {
+    in_netns(|| async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let pool = Pool::start(vec![probe(port, 100, vec![id(0, 0)])], tx);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        pool.suspend(&|c: &CheckerId| c.vs == 0, true);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let before = pool.status()[0].checks;
+        assert!(pool.status()[0].suspended);
+        // The server goes away while suspended: nothing is noticed.
+        drop(l);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(pool.status()[0].checks, before);
+        assert!(rx.try_recv().is_err());
+        // Resumed: the failure is seen.
+        pool.suspend(&|c: &CheckerId| c.vs == 0, false);
+        let (_, s) = next_state(&mut rx).await;
+        assert_eq!(s, CheckState::Down);
+    });
+}
