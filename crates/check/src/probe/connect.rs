@@ -134,7 +134,7 @@ pub fn fmt_duration(d: Duration) -> String {
         return format!("{}s", d.as_secs());
     }
     if d < Duration::from_secs(1) {
-        if d.subsec_nanos() % 1_000_000 == 0 {
+        if d.subsec_millis() * 1_000_000 == d.subsec_nanos() {
             return format!("{}ms", d.as_millis());
         }
         return format!("{}µs", d.as_micros());

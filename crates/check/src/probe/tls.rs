@@ -87,9 +87,10 @@ fn strip_port(host: &str) -> &str {
 }
 
 type Stamp = [Option<SystemTime>; 3];
+type Cache = Mutex<HashMap<TlsParams, (Stamp, Arc<ClientConfig>)>>;
 
-fn cache() -> &'static Mutex<HashMap<TlsParams, (Stamp, Arc<ClientConfig>)>> {
-    static CACHE: OnceLock<Mutex<HashMap<TlsParams, (Stamp, Arc<ClientConfig>)>>> = OnceLock::new();
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
