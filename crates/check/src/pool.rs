@@ -25,6 +25,9 @@ use tokio::task::JoinHandle;
 pub enum PoolEvent {
     /// A probe changed state: every checker in `users` did.
     State {
+        /// Which probe (its checker keyword and target): a checker may have several probes
+        /// (SMTP_CHECK's legacy `host` blocks) and is up only while all of them are.
+        probe: String,
         users: Vec<CheckerId>,
         state: CheckState,
         outcome: Outcome,
@@ -343,6 +346,7 @@ async fn run_probe(
             }
             if tx
                 .send(PoolEvent::State {
+                    probe: format!("{} {}", shared.spec.kind.keyword(), describe(&shared.spec)),
                     users,
                     state,
                     outcome: outcome.clone(),

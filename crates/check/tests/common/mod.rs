@@ -43,9 +43,12 @@ pub fn sh(cmd: &str) {
     );
 }
 
-/// An address nobody answers: 10.255.0.2 routed through a dummy link (NOARP: packets to it
-/// vanish, so a connect times out instead of being refused).
+/// An address nobody answers: 10.255.0.2 behind a veth link whose far end has no address,
+/// with a permanent neighbour entry (no ARP needed): packets to it vanish, so a connect times
+/// out instead of being refused. (veth, not dummy: some kernels lack the dummy module.)
 pub fn blackhole() -> std::net::IpAddr {
-    sh("ip link add bh0 type dummy && ip link set bh0 up && ip addr add 10.255.0.1/24 dev bh0");
+    sh("ip link add bh0 type veth peer name bh1 && ip link set bh1 up && ip link set bh0 up");
+    sh("ip addr add 10.255.0.1/24 dev bh0");
+    sh("ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev bh0 nud permanent");
     "10.255.0.2".parse().unwrap()
 }

@@ -55,6 +55,8 @@ struct Task {
     instances: HashMap<String, State>,
     suspended: HashSet<usize>,
     started: Instant,
+    /// The probes of each checker that are down.
+    down_probes: HashMap<CheckerId, HashSet<String>>,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -126,6 +128,7 @@ pub fn spawn(
             instances: HashMap::new(),
             suspended: HashSet::new(),
             started: Instant::now(),
+            down_probes: HashMap::new(),
         };
         let initial = t.health.initial_events();
         t.handle_events(initial);
@@ -181,11 +184,28 @@ impl Task {
 
     fn pool_event(&mut self, ev: PoolEvent, out: &mut Vec<HealthEvent>) {
         match ev {
-            PoolEvent::State { users, state, .. } => {
+            PoolEvent::State {
+                probe,
+                users,
+                state,
+                ..
+            } => {
                 for u in users {
-                    if self.valid(u) {
-                        self.health.checker(u, state, out);
+                    if !self.valid(u) {
+                        continue;
                     }
+                    // a checker with several probes is down while any of them is
+                    let down = self.down_probes.entry(u).or_default();
+                    match state {
+                        CheckState::Down => down.insert(probe.clone()),
+                        CheckState::Up => down.remove(&probe),
+                    };
+                    let state = if down.is_empty() {
+                        CheckState::Up
+                    } else {
+                        CheckState::Down
+                    };
+                    self.health.checker(u, state, out);
                 }
             }
             PoolEvent::Weight { users, weight } => {
@@ -410,6 +430,7 @@ impl Task {
         self.smtp = SmtpAlerter::from_global(&plan.config.global);
         self.plan = plan;
         self.health = health;
+        self.down_probes.clear();
         self.suspended.clear();
         if let Some(c) = &self.checks {
             // resume everything, then suspend per the new configuration
