@@ -378,7 +378,7 @@ fn http(
         let ssl = cfg.ssl.as_ref();
         TlsParams {
             sni,
-            verify: false,
+            verify: h.verify_certificate,
             ca: ssl.and_then(|s| s.ca.as_ref()).map(PathBuf::from),
             certificate: ssl.and_then(|s| s.certificate.as_ref()).map(PathBuf::from),
             key: ssl.and_then(|s| s.key.as_ref()).map(PathBuf::from),

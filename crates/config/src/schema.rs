@@ -488,6 +488,9 @@ const CHECK_HTTP: &[Entry] = &[
     ("sni_name", None),
     ("fast_recovery", None),
     ("tls_compliant", None),
+    // lvsd extension (SSL_GET): verify the server's certificate (the SSL block's `ca`, else
+    // the Mozilla roots); keepalived never verifies.
+    ("verify_certificate", None),
     ("url", Some(B::Url)),
 ];
 const URL: &[Entry] = &[

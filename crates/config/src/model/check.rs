@@ -77,6 +77,8 @@ pub struct HttpCheck {
     pub sni_name: Option<String>,
     pub fast_recovery: bool,
     pub tls_compliant: bool,
+    /// lvsd extension: verify the server certificate (SSL_GET).
+    pub verify_certificate: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

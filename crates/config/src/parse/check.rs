@@ -155,6 +155,7 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
                 "sni_name" => h.sni_name = it.string(),
                 "fast_recovery" => h.fast_recovery = it.flag(),
                 "tls_compliant" => h.tls_compliant = it.flag(),
+                "verify_certificate" => h.verify_certificate = it.flag(),
                 _ => it.not_implemented(),
             },
             CheckSpec::Smtp(s) => match it.kw() {
