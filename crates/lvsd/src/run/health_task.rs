@@ -427,9 +427,30 @@ impl Task {
             }
         }
         self.since = since;
+        // quorum changes a reload causes (a removed or re-weighted real server) are announced;
+        // a new virtual server that starts without quorum too, as at startup
+        let mut quorum_events = Vec::new();
+        for (vi, v) in plan.config.virtual_servers.iter().enumerate() {
+            let was = self
+                .plan
+                .config
+                .virtual_servers
+                .iter()
+                .position(|o| o.key == v.key)
+                .map(|ov| self.health.quorum_up(ov))
+                .unwrap_or(true);
+            match (was, health.quorum_up(vi)) {
+                (true, false) => quorum_events.push(HealthEvent::QuorumLost { vs: vi }),
+                (false, true) => quorum_events.push(HealthEvent::QuorumGained { vs: vi }),
+                _ => {}
+            }
+        }
         self.smtp = SmtpAlerter::from_global(&plan.config.global);
         self.plan = plan;
         self.health = health;
+        for ev in &quorum_events {
+            self.announce(ev);
+        }
         self.down_probes.clear();
         self.suspended.clear();
         if let Some(c) = &self.checks {
