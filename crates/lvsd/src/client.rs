@@ -111,6 +111,16 @@ pub fn render_status(v: &Value) -> String {
                 },
                 s(&i["reason"]),
             ));
+            let t = &i["last_transition"];
+            if !t.is_null() {
+                out.push_str(&format!(
+                    "    last transition {} -> {} {} ago ({})\n",
+                    s(&t["from"]),
+                    s(&t["to"]),
+                    ago(&t["ago_s"]),
+                    s(&t["reason"])
+                ));
+            }
             if let Some(st) = stats.as_object() {
                 let nonzero: Vec<String> = st
                     .iter()

@@ -67,6 +67,16 @@ pub struct Io {
     log: RateLimit,
     payload: Vec<u8>,
     packet: Vec<u8>,
+    /// The last transition of each instance (name → when, from, to, why), for `status`.
+    pub transitions: HashMap<
+        String,
+        (
+            std::time::Instant,
+            lvsd_vrrp::State,
+            lvsd_vrrp::State,
+            String,
+        ),
+    >,
 }
 
 impl Io {
@@ -90,6 +100,7 @@ impl Io {
             log: RateLimit::new(std::time::Duration::from_secs(10)),
             payload: Vec::with_capacity(1500),
             packet: Vec::with_capacity(1500),
+            transitions: HashMap::new(),
         };
         io.refresh_links().await;
         io.open_sockets()?;
@@ -267,6 +278,10 @@ impl Io {
                 priority,
             } => {
                 let name = router.instance(*instance).name().to_string();
+                self.transitions.insert(
+                    name.clone(),
+                    (std::time::Instant::now(), *from, *to, format!("{reason:?}")),
+                );
                 tracing::info!(
                     instance = %name,
                     "({name}) {} -> {} ({reason:?}), priority {priority}",

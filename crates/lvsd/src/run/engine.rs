@@ -179,7 +179,11 @@ impl Engine {
                 Input::Tracker(id, status) => self.handle(Event::Tracker { id, status }).await,
                 Input::Net(ev) => self.net_event(ev).await,
                 Input::Control(Control::Status(reply)) => {
-                    let _ = reply.send(status::snapshot(&self.router, self.now()));
+                    let _ = reply.send(status::snapshot(
+                        &self.router,
+                        self.now(),
+                        &self.io.transitions,
+                    ));
                 }
                 Input::Control(Control::Reload(plan)) => self.reload(*plan).await,
                 Input::Control(Control::Shutdown) => {

@@ -1,9 +1,13 @@
 //! The engine's state as JSON (what `lvsd status` and the control socket show).
 
-use lvsd_vrrp::{Router, Time};
+use lvsd_vrrp::{Router, State, Time};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
-pub fn snapshot(router: &Router, now: Time) -> Value {
+/// An instance's last transition: when, from, to, why.
+pub type Transitions = HashMap<String, (std::time::Instant, State, State, String)>;
+
+pub fn snapshot(router: &Router, now: Time, transitions: &Transitions) -> Value {
     let instances: Vec<Value> = router
         .instances()
         .iter()
@@ -23,6 +27,12 @@ pub fn snapshot(router: &Router, now: Time) -> Value {
                 "master": i.current_master().map(|(a, p)| json!({"address": a, "priority": p})),
                 "vips": c.vips,
                 "stats": i.stats(),
+                "last_transition": transitions.get(&c.name).map(|(at, from, to, why)| json!({
+                    "from": from.name(),
+                    "to": to.name(),
+                    "reason": why,
+                    "ago_s": at.elapsed().as_secs_f64(),
+                })),
             })
         })
         .collect();
