@@ -33,7 +33,13 @@ pub enum PoolEvent {
         outcome: Outcome,
     },
     /// A probe set a weight (misc_dynamic, FILE_CHECK dynamic) different from its last one.
-    Weight { users: Vec<CheckerId>, weight: i32 },
+    /// `relative`: FILE_CHECK's result is added to the configured weight (keepalived); MISC's
+    /// `misc_dynamic` weight replaces it.
+    Weight {
+        users: Vec<CheckerId>,
+        weight: i32,
+        relative: bool,
+    },
 }
 
 /// One probe as `lvsd status` shows it.
@@ -366,7 +372,15 @@ async fn run_probe(
         }
         if let Some(weight) = weight_changed {
             let users = shared.users();
-            if tx.send(PoolEvent::Weight { users, weight }).is_err() {
+            let relative = matches!(shared.spec.kind, ProbeKind::File(_));
+            if tx
+                .send(PoolEvent::Weight {
+                    users,
+                    weight,
+                    relative,
+                })
+                .is_err()
+            {
                 return;
             }
         }

@@ -208,9 +208,20 @@ impl Task {
                     self.health.checker(u, state, out);
                 }
             }
-            PoolEvent::Weight { users, weight } => {
+            PoolEvent::Weight {
+                users,
+                weight,
+                relative,
+            } => {
                 for u in users {
                     if self.valid(u) {
+                        let weight = if relative {
+                            let base =
+                                self.plan.config.virtual_servers[u.vs].real_servers[u.rs].weight;
+                            base.saturating_add(weight).max(0)
+                        } else {
+                            weight
+                        };
                         self.health.dynamic_weight(u.vs, u.rs, weight, out);
                     }
                 }
