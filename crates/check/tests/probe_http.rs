@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{blackhole, in_netns, sh};
+use common::{blackhole, in_netns, target};
 use lvsd_check::probe::http::{self, md5_hex};
-use lvsd_check::probe::{HttpProbe, HttpVersion, Target, TlsParams, UrlCheck};
+use lvsd_check::probe::{HttpProbe, HttpVersion, TlsParams, UrlCheck};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -138,16 +138,6 @@ fn ok_response(body: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 // Probe parameters
 
-fn target(addr: SocketAddr, timeout: Duration) -> Target {
-    Target {
-        addr,
-        bind: None,
-        bind_if: None,
-        fwmark: None,
-        timeout,
-    }
-}
-
 fn url(path: &str) -> UrlCheck {
     UrlCheck {
         path: path.into(),
@@ -171,23 +161,6 @@ const T: Duration = Duration::from_secs(3);
 
 async fn run(p: &HttpProbe, addr: SocketAddr) -> lvsd_check::probe::Outcome {
     http::check(p, &target(addr, T)).await
-}
-
-/// An address whose connect times out: common's blackhole() where dummy links exist, else
-/// the same through a veth pair whose far end drops everything.
-fn no_answer() -> IpAddr {
-    let dummy = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("ip link add bhprobe type dummy && ip link del bhprobe")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if dummy {
-        return blackhole();
-    }
-    sh("ip link add bh0 type veth peer name bh1 && ip link set bh1 up && ip link set bh0 up");
-    sh("ip addr add 10.255.0.1/24 dev bh0");
-    sh("ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev bh0 nud permanent");
-    "10.255.0.2".parse().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -461,7 +434,7 @@ fn http_refused_fails_fast() {
 #[test]
 fn http_connect_timeout() {
     in_netns(|| async {
-        let addr = SocketAddr::new(no_answer(), 80);
+        let addr = SocketAddr::new(blackhole(), 80);
         let timeout = Duration::from_millis(500);
         let o = http::check(&probe(vec![url("/")]), &target(addr, timeout)).await;
         assert_eq!(o.error.as_deref(), Some("timeout after 500ms (connecting)"));

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{in_netns, sh};
+use common::{blackhole, in_netns, sh};
 use lvsd_check::probe::ping::{self, IcmpSocket};
 use lvsd_check::probe::Target;
 use std::net::{IpAddr, SocketAddr};
@@ -16,17 +16,6 @@ fn target(ip: IpAddr, timeout: Duration) -> Target {
         fwmark: None,
         timeout,
     }
-}
-
-/// An address nobody answers: 10.255.0.2 behind a veth link without ARP whose peer has no
-/// address (packets to it vanish). common::blackhole() needs the dummy module, which some
-/// kernels lack.
-fn blackhole() -> std::net::IpAddr {
-    sh(
-        "ip link add bh0 type veth peer name bh1 && ip link set bh1 up \
-        && ip link set bh0 arp off up && ip addr add 10.255.0.1/24 dev bh0",
-    );
-    "10.255.0.2".parse().unwrap()
 }
 
 fn has_ipv6() -> bool {

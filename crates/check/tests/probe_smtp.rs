@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{blackhole, in_netns, sh};
-use lvsd_check::probe::{smtp, SmtpProbe, Target};
-use std::net::{IpAddr, SocketAddr};
+use common::{blackhole, in_netns, target};
+use lvsd_check::probe::{smtp, SmtpProbe};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -63,16 +63,6 @@ async fn responder(script: Script) -> (SocketAddr, mpsc::UnboundedReceiver<Seen>
     (addr, rx)
 }
 
-fn target(addr: SocketAddr, timeout: Duration) -> Target {
-    Target {
-        addr,
-        bind: None,
-        bind_if: None,
-        fwmark: None,
-        timeout,
-    }
-}
-
 fn probe() -> SmtpProbe {
     SmtpProbe {
         helo_name: "lvsd.test".into(),
@@ -80,23 +70,6 @@ fn probe() -> SmtpProbe {
 }
 
 const T: Duration = Duration::from_secs(3);
-
-/// An address whose connect times out: common's blackhole() where dummy links exist, else
-/// the same through a veth pair whose far end drops everything.
-fn no_answer() -> IpAddr {
-    let dummy = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("ip link add bhprobe type dummy && ip link del bhprobe")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if dummy {
-        return blackhole();
-    }
-    sh("ip link add bh0 type veth peer name bh1 && ip link set bh1 up && ip link set bh0 up");
-    sh("ip addr add 10.255.0.1/24 dev bh0");
-    sh("ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev bh0 nud permanent");
-    "10.255.0.2".parse().unwrap()
-}
 
 #[test]
 fn smtp_success_with_a_multi_line_banner() {
@@ -177,7 +150,7 @@ fn smtp_refused_fails_fast() {
 #[test]
 fn smtp_connect_timeout() {
     in_netns(|| async {
-        let addr = SocketAddr::new(no_answer(), 25);
+        let addr = SocketAddr::new(blackhole(), 25);
         let o = smtp::check(&probe(), &target(addr, Duration::from_millis(500))).await;
         assert_eq!(o.error.as_deref(), Some("timeout after 500ms (connecting)"));
         assert!(o.latency < Duration::from_secs(3), "{o:?}");

@@ -3,40 +3,11 @@
 
 mod common;
 
-use common::{blackhole, in_netns, sh};
+use common::{blackhole, in_netns, sh, target};
 use lvsd_check::probe::{connect, tcp, Target};
-use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-fn target(addr: SocketAddr, timeout: Duration) -> Target {
-    Target {
-        addr,
-        bind: None,
-        bind_if: None,
-        fwmark: None,
-        timeout,
-    }
-}
-
-/// An address whose connect times out: common's blackhole() where dummy links exist, else
-/// the same through a veth pair whose far end drops everything (static neighbour entry, no
-/// address there).
-fn no_answer() -> IpAddr {
-    let dummy = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("ip link add bhprobe type dummy && ip link del bhprobe")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if dummy {
-        return blackhole();
-    }
-    sh("ip link add bh0 type veth peer name bh1 && ip link set bh1 up && ip link set bh0 up");
-    sh("ip addr add 10.255.0.1/24 dev bh0");
-    sh("ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev bh0 nud permanent");
-    "10.255.0.2".parse().unwrap()
-}
 
 /// A port on 127.0.0.1 where nothing listens.
 async fn closed_port() -> SocketAddr {
@@ -80,7 +51,7 @@ fn tcp_refused_fails_fast() {
 #[test]
 fn tcp_connect_timeout() {
     in_netns(|| async {
-        let ip = no_answer();
+        let ip = blackhole();
         let timeout = Duration::from_millis(500);
         let o = tcp::check(&target(SocketAddr::new(ip, 80), timeout)).await;
         assert!(!o.ok);

@@ -2,32 +2,11 @@
 
 mod common;
 
-use common::{in_netns, sh};
-use lvsd_check::probe::{udp, Target, UdpProbe};
+use common::{blackhole, in_netns, sh, target};
+use lvsd_check::probe::{udp, UdpProbe};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
-
-fn target(addr: SocketAddr, timeout: Duration) -> Target {
-    Target {
-        addr,
-        bind: None,
-        bind_if: None,
-        fwmark: None,
-        timeout,
-    }
-}
-
-/// An address nobody answers: 10.255.0.2 behind a veth link without ARP whose peer has no
-/// address (packets to it vanish). common::blackhole() needs the dummy module, which some
-/// kernels lack.
-fn blackhole() -> std::net::IpAddr {
-    sh(
-        "ip link add bh0 type veth peer name bh1 && ip link set bh1 up \
-        && ip link set bh0 arp off up && ip addr add 10.255.0.1/24 dev bh0",
-    );
-    "10.255.0.2".parse().unwrap()
-}
 
 fn probe(payload: &[u8], require_reply: Option<Vec<Option<u8>>>) -> UdpProbe {
     UdpProbe {

@@ -52,3 +52,17 @@ pub fn blackhole() -> std::net::IpAddr {
     sh("ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev bh0 nud permanent");
     "10.255.0.2".parse().unwrap()
 }
+
+/// A probe target with no bind options.
+pub fn target(
+    addr: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) -> lvsd_check::probe::Target {
+    lvsd_check::probe::Target {
+        addr,
+        bind: None,
+        bind_if: None,
+        fwmark: None,
+        timeout,
+    }
+}
