@@ -71,12 +71,14 @@ descendants() { # PID...: the PIDs and every descendant of them
       for (p in keep) print p
     }' /proc/[0-9]*/stat 2>/dev/null
 }
-bench_cleanup() {
-  local p all
+bench_cleanup() { # every process stopped first (keepalived's parent would respawn a killed
+  local p q all     # child), then killed; each waited for, 5 s at most
   for p in $DPID $LPID; do
     kill -0 "$p" 2>/dev/null || continue
     all=$(descendants "$p")
+    for q in $all; do kill -STOP "$q" 2>/dev/null; done
     for q in $all; do kill -KILL "$q" 2>/dev/null; done
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     wait "$p" 2>/dev/null
   done
   ip netns del $D 2>/dev/null; ip netns del $R 2>/dev/null
@@ -112,11 +114,11 @@ awk -v n="$N" -v per="$PER_VS" -v pph="$PPH" -v fp="$FIRST_PORT" -v dl="$DL" -v 
 [ -n "$KEEP_CONF" ] && cp "$CONF" "$KEEP_CONF"
 
 # --- the real servers ---
-ip netns exec $R "$LISTEN" --ports "$FIRST_PORT-$((FIRST_PORT + PPH - 1))" > "$T/listen.log" 2>&1 &
+ip netns exec $R "$LISTEN" --ports "$FIRST_PORT-$((FIRST_PORT + PPH - 1))" --every 0.2 > "$T/listen.log" 2>&1 &
 LPID=$!
 for _ in $(seq 1 100); do grep -q '^listening' "$T/listen.log" && break; sleep 0.1; done
 grep -q '^listening' "$T/listen.log" || { cat "$T/listen.log"; die "listen_many did not start"; }
-accepted() { awk '$1 == "accepted" { n = $2 } END { print n + 0 }' "$T/listen.log"; }
+accepted() { tail -n 1 "$T/listen.log" | awk '$1 == "accepted" { n = $2 } END { print n + 0 }'; }
 
 # --- the daemon ---
 T0=$EPOCHREALTIME
@@ -144,6 +146,7 @@ if [ $WHERE = vm ]; then
 fi
 kill -0 $DPID 2>/dev/null || { tail -20 "$T/daemon.log"; die "$DAEMON exited"; }
 sleep "$WARMUP"
+kill -0 $DPID 2>/dev/null || { tail -20 "$T/daemon.log"; die "$DAEMON exited during the warm-up"; }
 
 # --- the measurement ---
 cpu_ticks() { # utime + stime of the daemon's processes
@@ -167,9 +170,12 @@ status_checks() { # lvsd: the checks it counted (sum of every checker's "checks"
   "$LVSD" status --json --socket "$T/lvsd.sock" 2>/dev/null | grep -o '"checks": *[0-9]*' |
     awk -F: '{ s += $2; n++ } END { if (n) print s; else print "-" }'
 }
-c0=$(cpu_ticks) a0=$(accepted) s0=$(status_checks) w0=$EPOCHREALTIME
+# (lvsd's status is read outside the window: serving it costs the daemon CPU time)
+ws0=$EPOCHREALTIME s0=$(status_checks)
+c0=$(cpu_ticks) a0=$(accepted) w0=$EPOCHREALTIME
 sleep "$WINDOW"
-c1=$(cpu_ticks) a1=$(accepted) s1=$(status_checks) w1=$EPOCHREALTIME
+c1=$(cpu_ticks) a1=$(accepted) w1=$EPOCHREALTIME
+s1=$(status_checks) ws1=$EPOCHREALTIME
 RSS=$(mem_kb VmRSS) HWM=$(mem_kb VmHWM) PROCS=$(descendants $DPID | wc -l)
 kill -0 $DPID 2>/dev/null || echo "  note: $DAEMON exited during the measurement"
 win_ms=$(( (${w1/./} - ${w0/./}) / 1000 ))
@@ -177,7 +183,8 @@ CPU_S=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
 CPU_PCT=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v ms="$win_ms" 'BEGIN { printf "%.1f", t / hz * 100000 / ms }')
 RATE=$(awk -v a=$((a1 - a0)) -v ms="$win_ms" 'BEGIN { printf "%.0f", a * 1000 / ms }')
 SRATE=-
-[ "$s0" != - ] && [ "$s1" != - ] && SRATE=$(awk -v a=$((s1 - s0)) -v ms="$win_ms" 'BEGIN { printf "%.0f", a * 1000 / ms }')
+[ "$s0" != - ] && [ "$s1" != - ] &&
+  SRATE=$(awk -v a=$((s1 - s0)) -v ms=$(( (${ws1/./} - ${ws0/./}) / 1000 )) 'BEGIN { printf "%.0f", a * 1000 / ms }')
 NOMINAL=$(awk -v n="$N" -v dl="$DL" 'BEGIN { printf "%.0f", n / dl }')
 errs=$(grep -ciE 'error|fail|timeout|refused' "$T/daemon.log")
 echo "  $DAEMON: window $(secs $win_ms) s; log lines with error/fail/timeout/refused: $errs"

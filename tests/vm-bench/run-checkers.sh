@@ -50,9 +50,10 @@ for n in ${SIZES//,/ }; do
   if [ $VMRUNS = 1 ]; then
     for daemon in ${DAEMONS//,/ }; do
       echo "=== vm: $daemon, $n real servers"
-      if [ $daemon = keepalived ]; then bin=(-x "$(command -v keepalived)"); else bin=(-x "$LVSD"); fi
+      if [ $daemon = keepalived ]; then bin=(-x "$(command -v keepalived)") extra=""
+      else bin=(-x "$LVSD") extra="--lvsd ./$(basename "$LVSD")"; fi
       scripts/vm/ipvs-vm.sh -t 900 -m 2048 -x "$d/listen_many" "${bin[@]}" -c tests/vm-bench/checkers.sh \
-        "bash checkers.sh --daemon $daemon --rs $n $ARGS" 2>&1 | tee -a "$d/log" | grep -v '^RESULT' || true
+        "bash checkers.sh --daemon $daemon --rs $n $ARGS $extra" 2>&1 | tee -a "$d/log" | grep -v '^RESULT' || true
       grep '^RESULT' "$d/log" | tail -1 | grep -q "daemon=$daemon rs=$n " &&
         grep '^RESULT' "$d/log" | tail -1 >> "$d/results" || echo "  (no result)"
     done
@@ -83,7 +84,8 @@ awk '
       if (!hdr++) print "\nlvsd / keepalived in the VM (CPU time per check, RSS):"
       ck = rate["keepalived", n] > 0 ? cpu["keepalived", n] / rate["keepalived", n] : 0
       cl = rate["lvsd", n] > 0 ? cpu["lvsd", n] / rate["lvsd", n] : 0
-      printf "  %6s RS: CPU per check x%s, RSS x%.2f\n", n, ck > 0 ? sprintf("%.2f", cl / ck) : "-", rss["keepalived", n] > 0 ? rss["lvsd", n] / rss["keepalived", n] : 0
+      printf "  %6s RS: CPU time per check x%s, RSS x%s\n", n, (ck > 0 ? sprintf("%.2f", cl / ck) : "-"), \
+        (rss["keepalived", n] > 0 ? sprintf("%.2f", rss["lvsd", n] / rss["keepalived", n]) : "-")
     }
   }' "$d/results"
 echo "(RESULT lines in $OUT)"

@@ -72,9 +72,12 @@ descendants() { # PID...: the PIDs and every descendant of them
       for (p in keep) print p
     }' /proc/[0-9]*/stat 2>/dev/null
 }
-kill_tree() { # SIGNAL PID...
-  local sig=$1 p; shift
-  for p in $(descendants "$@"); do kill "-$sig" "$p" 2>/dev/null; done
+kill_tree() { # SIGNAL PID...: the processes are stopped first (keepalived's parent would respawn
+  local sig=$1 p all; shift   # a child killed before it)
+  all=$(descendants "$@")
+  for p in $all; do kill -STOP "$p" 2>/dev/null; done
+  for p in $all; do kill "-$sig" "$p" 2>/dev/null; done
+  [ "$sig" = KILL ] || for p in $all; do kill -CONT "$p" 2>/dev/null; done
 }
 seed_cleanup() {
   local live=() p
