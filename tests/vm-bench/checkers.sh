@@ -63,24 +63,25 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/lvsd-chkbench.XXXXXX")
 D=cb$$-d R=cb$$-r
 LPID="" DPID=""
 descendants() { # PID...: the PIDs and every descendant of them
-  awk -v roots=" $* " '
+  # (cat, not awk, reads /proc: busybox awk gives up on a file that vanished since the glob)
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots=" $* " '
     { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }   # after the (comm): state ppid
     END {
       n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
       do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
       for (p in keep) print p
-    }' /proc/[0-9]*/stat 2>/dev/null
+    }'
 }
 bench_cleanup() { # every process stopped first (keepalived's parent would respawn a killed
   local p q all     # child), then killed; each waited for, 5 s at most
-  for p in $DPID $LPID; do
+  for p in $DPID $LPID; do   # (stderr: no "Killed" job notices)
     kill -0 "$p" 2>/dev/null || continue
     all=$(descendants "$p")
     for q in $all; do kill -STOP "$q" 2>/dev/null; done
     for q in $all; do kill -KILL "$q" 2>/dev/null; done
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    wait "$p" 2>/dev/null
-  done
+    kill -0 "$p" 2>/dev/null || wait "$p" 2>/dev/null
+  done 2>/dev/null
   ip netns del $D 2>/dev/null; ip netns del $R 2>/dev/null
   rm -rf "$T"
 }
@@ -123,7 +124,7 @@ accepted() { tail -n 1 "$T/listen.log" | awk '$1 == "accepted" { n = $2 } END { 
 # --- the daemon ---
 T0=$EPOCHREALTIME
 if [ "$DAEMON" = keepalived ]; then
-  ip netns exec $D "$KA" -n -l -C -f "$CONF" -p "$T/ka.pid" -c "$T/ka-check.pid" > "$T/daemon.log" 2>&1 &
+  ip netns exec $D "$KA" -n -l -G -C -f "$CONF" -p "$T/ka.pid" -c "$T/ka-check.pid" > "$T/daemon.log" 2>&1 &
 else
   ip netns exec $D "$LVSD" run -f "$CONF" --socket "$T/lvsd.sock" > "$T/daemon.log" 2>&1 &
 fi

@@ -4,9 +4,10 @@
 # by keepalived (the reference) or by lvsd, in network namespaces inside the IPVS VM.
 #
 # usage: seed001.sh --director keepalived|lvsd [--verbose]
-#   keepalived  `keepalived -n -l -D -f CONF -p PID -r VRRPPID -c CHECKERPID` (keepalived on PATH:
-#               run-tests.sh --keepalived copies the host's into the VM); real servers set up with
-#               `ip addr add` + sysctl
+#   keepalived  `keepalived -n -l -G -D -f CONF -p PID -r VRRPPID -c CHECKERPID` (keepalived on
+#               PATH: run-tests.sh --keepalived copies the host's into the VM; -l -G: the log on
+#               stdout and not through syslog, which the VM lacks: glibc would write it to the
+#               console); real servers set up with `ip addr add` + sysctl
 #   lvsd        `./lvsd run -f CONF --socket SOCK`; real servers set up with
 #               `./lvsd realserver up --vip ... --iface eth0`
 #   --verbose   print both directors' logs at the end
@@ -64,13 +65,14 @@ D1PID="" D2PID=""
 
 # --- processes: killed by PID, with their descendants (keepalived's VRRP and checker children) ---
 descendants() { # PID...: the PIDs and every descendant of them
-  awk -v roots=" $* " '
+  # (cat, not awk, reads /proc: busybox awk gives up on a file that vanished since the glob)
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots=" $* " '
     { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }   # after the (comm): state ppid
     END {
       n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
       do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
       for (p in keep) print p
-    }' /proc/[0-9]*/stat 2>/dev/null
+    }'
 }
 kill_tree() { # SIGNAL PID...: the processes are stopped first (keepalived's parent would respawn
   local sig=$1 p all; shift   # a child killed before it)
@@ -154,7 +156,7 @@ lab_up() {
 director_start() { # 1|2
   local d=d$1 pid
   if [ "$DIRECTOR" = keepalived ]; then
-    bg_start $P$d "$KA" -n -l -D -f "$HERE/seed001/dir$1.conf" -p "$TEST_TMP/$d.pid" \
+    bg_start $P$d "$KA" -n -l -G -D -f "$HERE/seed001/dir$1.conf" -p "$TEST_TMP/$d.pid" \
       -r "$TEST_TMP/$d.vrrp.pid" -c "$TEST_TMP/$d.checkers.pid" > "$TEST_TMP/$d.log" 2>&1
   else
     bg_start $P$d ./lvsd run -f "$HERE/seed001/dir$1.conf" --socket "$TEST_TMP/$d.sock" \
