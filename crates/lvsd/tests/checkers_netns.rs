@@ -335,3 +335,36 @@ fn genhash_prints_the_md5_of_a_page() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("10.99.0.12:80"));
 }
+
+/// ha_suspend: the virtual server's checkers wait while the VRRP instance carrying its address
+/// is not MASTER here, and run once it is.
+#[test]
+fn ha_suspend_follows_the_vrrp_instance() {
+    need_root!();
+    let mut lab = lab();
+    httpd(&mut lab, "rs1");
+    let c = format!(
+        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    10.99.0.100/24 dev eth0\n  }}\n}}\n\
+         virtual_server 10.99.0.100 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  \
+         protocol TCP\n  ha_suspend\n  real_server {RS1} 80 {{\n    TCP_CHECK {{\n      \
+         connect_timeout 1\n    }}\n  }}\n}}\n"
+    );
+    lab.lvsd("dir1", &c);
+    let chk = |lab: &Lab| {
+        status(lab).map(|s| s["virtual_servers"][0]["real_servers"][0]["checkers"][0].clone())
+    };
+    // BACKUP (waiting 3 adverts for a master): suspended, no check made.
+    let ok = lab.wait_for(Duration::from_secs(3), || {
+        chk(&lab).is_some_and(|c| c["suspended"] == true)
+    });
+    assert!(ok.is_some(), "{:?}\n{}", chk(&lab), lab.log("dir1", "lvsd"));
+    assert!(!lab.has_addr("dir1", "10.99.0.100"));
+    assert_eq!(chk(&lab).unwrap()["checks"], 0);
+    // Alone, it becomes MASTER: the checks run.
+    let ok = lab.wait_for(Duration::from_secs(10), || {
+        chk(&lab).is_some_and(|c| c["suspended"] == false && c["checks"].as_u64() > Some(0))
+    });
+    assert!(ok.is_some(), "{:?}\n{}", chk(&lab), lab.log("dir1", "lvsd"));
+    assert!(lab.has_addr("dir1", "10.99.0.100"));
+}

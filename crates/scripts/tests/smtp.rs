@@ -324,3 +324,31 @@ fn no_alerter_without_server_or_recipients() {
     );
     assert!(SmtpAlerter::from_global(&g).is_some());
 }
+
+#[tokio::test]
+async fn checker_alerts_are_mailed_in_order() {
+    let (port, mut rx) = smtp_server().await;
+    let g = global(&conf(port, ""));
+    let a = SmtpAlerter::from_global(&g).expect("alerter");
+    a.checker(
+        "Realserver [10.0.0.2]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - DOWN".into(),
+        "=> CHECK failed on service <=".into(),
+    );
+    a.checker(
+        "Virtual Server [10.0.0.100]:tcp:80 - DOWN".into(),
+        "=> Lost quorum <=".into(),
+    );
+    let m = next_mail(&mut rx).await;
+    assert_eq!(
+        m.header("Subject").as_deref(),
+        Some("[lb1] Realserver [10.0.0.2]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - DOWN")
+    );
+    assert_eq!(m.body(), "=> CHECK failed on service <=\r\n\r\n");
+    let m = next_mail(&mut rx).await;
+    assert_eq!(
+        m.header("Subject").as_deref(),
+        Some("[lb1] Virtual Server [10.0.0.100]:tcp:80 - DOWN")
+    );
+    assert!(a.flush(Duration::from_secs(5)).await);
+    assert_eq!((a.sent(), a.failures()), (2, 0));
+}
