@@ -77,10 +77,10 @@ awk '
     w = v("where"); d = v("daemon"); n = v("rs")
     printf "%-5s %-10s %6s %8s %8s %7s %8.1f %8.1f %9s %9s %9s\n", w, d, n, v("start_s"), v("cpu_s"), v("cpu_pct"),
       v("rss_kb") / 1024, v("hwm_kb") / 1024, v("checks_per_s"), v("nominal_per_s"), v("status_checks_per_s")
-    if (w == "vm") { cpu[d, n] = v("cpu_s"); rss[d, n] = v("rss_kb"); rate[d, n] = v("checks_per_s"); sizes[n] = 1 }
+    if (w == "vm") { cpu[d, n] = v("cpu_s"); rss[d, n] = v("rss_kb"); rate[d, n] = v("checks_per_s"); if (!(n in seen)) { seen[n] = 1; order[++ns] = n } }
   }
   END {
-    for (n in sizes) if ((("keepalived", n) in cpu) && (("lvsd", n) in cpu)) {
+    for (i = 1; i <= ns; i++) { n = order[i]; if (!((("keepalived", n) in cpu) && (("lvsd", n) in cpu))) continue
       if (!hdr++) print "\nlvsd / keepalived in the VM (CPU time per check, RSS):"
       ck = rate["keepalived", n] > 0 ? cpu["keepalived", n] / rate["keepalived", n] : 0
       cl = rate["lvsd", n] > 0 ? cpu["lvsd", n] / rate["lvsd", n] : 0
