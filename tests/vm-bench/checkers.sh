@@ -176,8 +176,8 @@ ws0=$EPOCHREALTIME s0=$(status_checks)
 c0=$(cpu_ticks) a0=$(accepted) w0=$EPOCHREALTIME
 sleep "$WINDOW"
 c1=$(cpu_ticks) a1=$(accepted) w1=$EPOCHREALTIME
-s1=$(status_checks) ws1=$EPOCHREALTIME
 RSS=$(mem_kb VmRSS) HWM=$(mem_kb VmHWM) PROCS=$(descendants $DPID | wc -l)
+s1=$(status_checks) ws1=$EPOCHREALTIME
 kill -0 $DPID 2>/dev/null || echo "  note: $DAEMON exited during the measurement"
 win_ms=$(( (${w1/./} - ${w0/./}) / 1000 ))
 CPU_S=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')

@@ -77,12 +77,13 @@ pub async fn tcp_within(target: &Target, deadline: &Deadline) -> Result<TcpStrea
 /// The socket, configured and bound, not yet connected.
 fn socket(target: &Target) -> Result<TcpSocket, String> {
     let domain = Domain::for_address(target.addr);
-    let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
-        .map_err(|e| format!("socket: {}", io_text(&e)))?;
-    s.set_nonblocking(true)
-        .map_err(|e| format!("socket: {}", io_text(&e)))?;
-    s.set_cloexec(true)
-        .map_err(|e| format!("socket: {}", io_text(&e)))?;
+    // non-blocking and close-on-exec at creation: one system call instead of five
+    let s = Socket::new(
+        domain,
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| format!("socket: {}", io_text(&e)))?;
     // Checks send small requests and wait for the answer: no Nagle delay.
     let _ = s.set_tcp_nodelay(true);
     if let Some(dev) = &target.bind_if {

@@ -565,7 +565,6 @@ impl Task {
                 by_checker.insert(*u, p);
             }
         }
-        let want = lvsd_ipvs::desired::from_config(&self.plan.config, &self.health).ok();
         let now = Instant::now();
         let vss: Vec<Value> = self
             .plan
@@ -574,14 +573,8 @@ impl Task {
             .iter()
             .enumerate()
             .map(|(vi, v)| {
-                let keys: Vec<lvsd_ipvs::ServiceKey> = want
-                    .as_ref()
-                    .map(|t| {
-                        // the services this virtual_server stands for: those whose dests or
-                        // config index match; a group may stand for several
-                        let _ = t;
-                        lvsd_ipvs::desired::service_keys(&self.plan.config, vi).unwrap_or_default()
-                    })
+                // the services this virtual_server stands for (several for a group)
+                let keys = lvsd_ipvs::desired::service_keys(&self.plan.config, vi)
                     .unwrap_or_default();
                 let rss: Vec<Value> = v
                     .real_servers

@@ -32,7 +32,8 @@ pub struct InstancePlan {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub config: Config,
+    /// Shared: every task holds the same configuration (10,000 real servers are ~10 MB).
+    pub config: std::sync::Arc<Config>,
     pub instances: Vec<InstanceConfig>,
     pub groups: Vec<(String, Vec<usize>)>,
     /// Parallel to `instances`.
@@ -101,7 +102,7 @@ pub fn plan(config: Config, warnings: usize) -> Plan {
     let garp_interval =
         std::time::Duration::from_secs_f64(config.global.vrrp_garp_interval.max(0.0));
     Plan {
-        config,
+        config: std::sync::Arc::new(config),
         instances,
         groups,
         extra,
