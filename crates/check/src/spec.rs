@@ -45,8 +45,7 @@ pub struct ProbeSpec {
 /// One probe to run, and the checkers it reports to.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    /// Canonical identity: the same key is the same probe (also across reloads).
-    pub key: String,
+    /// The identity of the probe: equal specs are the same probe.
     pub spec: ProbeSpec,
     /// The checkers this probe decides, in configuration order, without repetition.
     pub users: Vec<CheckerId>,
@@ -65,16 +64,12 @@ impl std::fmt::Display for SpecError {
     }
 }
 
-/// The canonical key of a spec.
-pub fn key_of(spec: &ProbeSpec) -> String {
-    serde_json::to_string(spec).unwrap_or_else(|_| format!("{spec:?}"))
-}
-
 /// The probes of a configuration, identical ones merged, in configuration order; and the
 /// checkers that cannot be probed.
 pub fn probes(cfg: &Config, users: &ScriptUsers) -> (Vec<Probe>, Vec<SpecError>) {
     let mut out: Vec<Probe> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // by the spec itself (no serialised key: 10,000 probes would make ~3 MB of key strings)
+    let mut index: HashMap<ProbeSpec, usize> = HashMap::new();
     let mut errors = Vec::new();
     for (vi, vs) in cfg.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
@@ -95,17 +90,15 @@ pub fn probes(cfg: &Config, users: &ScriptUsers) -> (Vec<Probe>, Vec<SpecError>)
                     }
                 };
                 for spec in specs {
-                    let key = key_of(&spec);
-                    match index.get(&key) {
+                    match index.get(&spec) {
                         Some(&i) => {
                             if !out[i].users.contains(&id) {
                                 out[i].users.push(id);
                             }
                         }
                         None => {
-                            index.insert(key.clone(), out.len());
+                            index.insert(spec.clone(), out.len());
                             out.push(Probe {
-                                key,
                                 spec,
                                 users: vec![id],
                             });

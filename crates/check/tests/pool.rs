@@ -37,11 +37,7 @@ fn probe(port: u16, delay_loop_ms: u64, users: Vec<CheckerId>) -> Probe {
         },
         timing: timing(delay_loop_ms),
     };
-    Probe {
-        key: format!("tcp {port} {delay_loop_ms}"),
-        spec,
-        users,
-    }
+    Probe { spec, users }
 }
 
 fn id(vs: usize, rs: usize) -> CheckerId {

@@ -159,6 +159,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         args.socket.clone(),
     ));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    trim_later();
 
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -256,7 +257,21 @@ async fn reload(
     let _ = health.send(health_task::HealthInput::Reload(Box::new(p.clone())));
     let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    trim_later();
     serde_json::json!({"ok": true, "applied": true, "plan": plan_lines})
+}
+
+/// Loading a configuration (its text, the diagnostics, the intermediate trees, the probes) is
+/// short-lived memory; once the tasks have taken what they keep, give the rest back to the
+/// system rather than leave it in malloc's arenas (10,000 real servers: ~40 MB).
+fn trim_later() {
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
 }
 
 /// Resolves when the engine thread has ended on its own.
