@@ -44,7 +44,9 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--ports" => {
-                let v = args.next().unwrap_or_else(|| die("--ports wants FIRST-LAST"));
+                let v = args
+                    .next()
+                    .unwrap_or_else(|| die("--ports wants FIRST-LAST"));
                 let (f, l) = v.split_once('-').unwrap_or((&v, &v));
                 let f: u16 = f.parse().unwrap_or_else(|_| die("--ports: bad first port"));
                 let l: u16 = l.parse().unwrap_or_else(|_| die("--ports: bad last port"));
@@ -67,17 +69,26 @@ fn main() {
             _ => die(&format!("unknown argument {a}")),
         }
     }
-    let (first, last) = ports.unwrap_or_else(|| die("usage: listen_many --ports FIRST-LAST [--every SECONDS]"));
+    let (first, last) =
+        ports.unwrap_or_else(|| die("usage: listen_many --ports FIRST-LAST [--every SECONDS]"));
 
     let ep = unsafe { epoll_create1(EPOLL_CLOEXEC) };
     if ep < 0 {
-        die(&format!("epoll_create1: {}", std::io::Error::last_os_error()));
+        die(&format!(
+            "epoll_create1: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let mut listeners = Vec::with_capacity((last - first) as usize + 1);
     for port in first..=last {
-        let l = TcpListener::bind(("0.0.0.0", port)).unwrap_or_else(|e| die(&format!("bind port {port}: {e}")));
-        l.set_nonblocking(true).unwrap_or_else(|e| die(&format!("port {port}: {e}")));
-        let mut ev = EpollEvent { events: EPOLLIN, data: listeners.len() as u64 };
+        let l = TcpListener::bind(("0.0.0.0", port))
+            .unwrap_or_else(|e| die(&format!("bind port {port}: {e}")));
+        l.set_nonblocking(true)
+            .unwrap_or_else(|e| die(&format!("port {port}: {e}")));
+        let mut ev = EpollEvent {
+            events: EPOLLIN,
+            data: listeners.len() as u64,
+        };
         if unsafe { epoll_ctl(ep, EPOLL_CTL_ADD, l.as_raw_fd(), &mut ev) } < 0 {
             die(&format!("epoll_ctl: {}", std::io::Error::last_os_error()));
         }
@@ -92,7 +103,10 @@ fn main() {
     let period = Duration::from_secs_f64(every);
     let mut next = Instant::now() + period;
     loop {
-        let wait_ms = next.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32;
+        let wait_ms = next
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .min(i32::MAX as u128) as i32;
         let n = unsafe { epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, wait_ms) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
