@@ -84,6 +84,7 @@ codes! {
     ParamRecursion = "parameter-recursion", Error;
     GeneratorError = "generator-error", Error;
     FileError = "file-error", Error;
+    ColocatedWithoutVrrp = "colocated-without-vrrp", Error;
     // --- warnings: it runs, but not as written
     UnknownKeyword = "unknown-keyword", Warning;
     ExtraArguments = "extra-arguments", Warning;
@@ -104,6 +105,7 @@ codes! {
     InvalidUtf8 = "invalid-utf8", Warning;
     // --- notes
     NotImplemented = "not-implemented", Note;
+    Colocated = "colocated-director", Note;
 }
 
 /// One finding.

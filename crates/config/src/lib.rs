@@ -7,6 +7,7 @@
 //! for d in &loaded.diagnostics { eprintln!("{}", lvsd_config::render::human(d, false)); }
 //! ```
 
+pub mod colocated;
 pub mod diag;
 pub mod include;
 pub mod lexer;
@@ -45,6 +46,27 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Adds diagnostics found after loading (e.g. about this host), with their file and source
+    /// line, in place order.
+    pub fn add(&mut self, diags: Vec<Diagnostic>) {
+        for mut d in diags {
+            if let Some(loc) = d.loc {
+                d.file = Some(self.sources.path(loc.file));
+                d.source_line = self
+                    .sources
+                    .get(loc.file)
+                    .and_then(|f| f.line(loc.line))
+                    .map(str::to_string);
+            }
+            self.diagnostics.push(d);
+        }
+        self.diagnostics.sort_by_key(|d| {
+            d.loc
+                .map(|l| (l.file, l.line, l.col))
+                .unwrap_or((u32::MAX, 0, 0))
+        });
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()

@@ -24,6 +24,10 @@ pub struct CheckArgs {
     /// Print the effective configuration (after includes, parameters and defaults) as JSON.
     #[arg(long)]
     dump: bool,
+    /// Do not look at this host's addresses (no colocated-director findings): for checking a
+    /// configuration meant for another machine.
+    #[arg(long)]
+    no_host: bool,
     /// The config id that `@ID` lines are compared with (default: short host name).
     #[arg(long = "config-id", short = 'i')]
     config_id: Option<String>,
@@ -34,6 +38,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         config_id: args.config_id.clone(),
     };
     let mut loaded = lvsd_config::load_file(&args.file, &opts);
+    if !args.no_host {
+        let local = local_addresses();
+        let found = lvsd_config::colocated::find(&loaded.config, &|ip| local.contains(&ip));
+        let diags = lvsd_config::colocated::diagnostics(&loaded.config, &found);
+        loaded.add(diags);
+    }
     if args.strict {
         for d in &mut loaded.diagnostics {
             if d.severity == Severity::Warning {
@@ -79,4 +89,20 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         );
     }
     ExitCode::from(code)
+}
+
+/// Every address configured on this host's interfaces (its network namespace).
+pub fn local_addresses() -> std::collections::HashSet<std::net::IpAddr> {
+    let mut out = std::collections::HashSet::new();
+    if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+        for a in addrs {
+            let Some(sa) = a.address else { continue };
+            if let Some(v4) = sa.as_sockaddr_in() {
+                out.insert(std::net::IpAddr::V4(v4.ip()));
+            } else if let Some(v6) = sa.as_sockaddr_in6() {
+                out.insert(std::net::IpAddr::V6(v6.ip()));
+            }
+        }
+    }
+    out
 }

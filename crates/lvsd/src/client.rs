@@ -138,9 +138,10 @@ pub fn render_status(v: &Value) -> String {
         out.push_str("Virtual servers\n");
         for vs in vss {
             out.push_str(&format!(
-                "  {} {}  quorum {} ({}, alive weight {}){}{}\n",
+                "  {} {}  {}  quorum {} ({}, alive weight {}){}{}\n",
                 s(&vs["name"]),
                 s(&vs["scheduler"]),
+                s(&vs["role"]),
                 if vs["quorum_up"].as_bool() == Some(true) {
                     "up"
                 } else {

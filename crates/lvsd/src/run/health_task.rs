@@ -57,6 +57,13 @@ struct Task {
     started: Instant,
     /// The probes of each checker that are down.
     down_probes: HashMap<CheckerId, HashSet<String>>,
+    /// Virtual servers of which this host is also a real server (issue 8).
+    colocated: Vec<lvsd_config::colocated::Colocation>,
+}
+
+fn colocations(cfg: &Config) -> Vec<lvsd_config::colocated::Colocation> {
+    let local = crate::check::local_addresses();
+    lvsd_config::colocated::find(cfg, &|ip| local.contains(&ip))
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -129,7 +136,19 @@ pub fn spawn(
             suspended: HashSet::new(),
             started: Instant::now(),
             down_probes: HashMap::new(),
+            colocated: Vec::new(),
         };
+        t.colocated = colocations(&t.plan.config);
+        for c in &t.colocated {
+            tracing::info!(
+                "virtual server {}: this host is also one of its real servers{}",
+                vs_name(&t.plan.config.virtual_servers[c.vs]),
+                c.instance
+                    .as_ref()
+                    .map(|i| format!(" (VRRP instance {i} holds the VIP)"))
+                    .unwrap_or_default()
+            );
+        }
         let initial = t.health.initial_events();
         t.handle_events(initial);
         t.update_suspend();
@@ -463,6 +482,7 @@ impl Task {
             self.announce(ev);
         }
         self.down_probes.clear();
+        self.colocated = colocations(&self.plan.config);
         self.suspended.clear();
         if let Some(c) = &self.checks {
             // resume everything, then suspend per the new configuration
@@ -628,8 +648,21 @@ impl Task {
                         })
                     })
                     .collect();
+                // this node's role for the service: a director, or (colocated, issue 8) a
+                // real server while the instance holding the VIP is not MASTER here
+                let role = match self.colocated.iter().find(|c| c.vs == vi) {
+                    None => "director",
+                    Some(c) => match &c.instance {
+                        Some(i) if self.instances.get(i) == Some(&State::Master) => {
+                            "director (also a real server)"
+                        }
+                        Some(_) => "real server",
+                        None => "director and real server",
+                    },
+                };
                 json!({
                     "name": vs_name(v),
+                    "role": role,
                     "line": v.loc.line,
                     "scheduler": v.lb_algo,
                     "quorum": v.quorum,

@@ -1,0 +1,135 @@
+//! Directors that are also real servers (issue 8): which virtual servers list an address of
+//! this host as a real server, and which VRRP instance carries their VIP. Sans-IO: the caller
+//! says which addresses are local (`lvsd check` and `lvsd run` read them from the kernel).
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Config, ForwardMethod, VirtualServer, VsKey};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// One virtual server of which this host is also a real server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Colocation {
+    /// Index into `cfg.virtual_servers`.
+    pub vs: usize,
+    /// Indexes of its real servers that are this host.
+    pub real_servers: Vec<usize>,
+    /// The VRRP instance whose virtual_ipaddress holds the virtual server's address (None for
+    /// a fwmark service, whose address the configuration does not name, or when no instance
+    /// holds it).
+    pub instance: Option<String>,
+}
+
+/// The VRRP instance carrying `ip` as a virtual (or excluded) address.
+pub fn instance_of(cfg: &Config, ip: IpAddr) -> Option<&str> {
+    cfg.instances
+        .iter()
+        .find(|i| {
+            i.virtual_ipaddress
+                .iter()
+                .chain(&i.virtual_ipaddress_excluded)
+                .any(|a| a.addr == ip)
+        })
+        .map(|i| i.name.as_str())
+}
+
+fn is_vip(cfg: &Config, ip: IpAddr) -> bool {
+    instance_of(cfg, ip).is_some()
+}
+
+/// Every virtual server with a real server that is an address of this host (a VIP is never
+/// counted: it is local on the master by design).
+pub fn find(cfg: &Config, is_local: &dyn Fn(IpAddr) -> bool) -> Vec<Colocation> {
+    let mut out = Vec::new();
+    for (vi, vs) in cfg.virtual_servers.iter().enumerate() {
+        let real_servers: Vec<usize> = vs
+            .real_servers
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| is_local(r.ip) && !is_vip(cfg, r.ip))
+            .map(|(i, _)| i)
+            .collect();
+        if real_servers.is_empty() {
+            continue;
+        }
+        let instance = match vs.key {
+            VsKey::Addr { ip, .. } => instance_of(cfg, ip).map(str::to_string),
+            _ => None,
+        };
+        out.push(Colocation {
+            vs: vi,
+            real_servers,
+            instance,
+        });
+    }
+    out
+}
+
+fn vs_text(vs: &VirtualServer) -> String {
+    match &vs.key {
+        VsKey::Addr { ip, port } => format!("virtual_server {ip} {port}"),
+        VsKey::Fwmark { mark, .. } => format!("virtual_server fwmark {mark}"),
+        VsKey::Group { name } => format!("virtual_server group {name}"),
+    }
+}
+
+/// `lvsd check`'s findings about this host: a note per colocated real server naming the
+/// instance that owns the VIP; an error when a DR/TUN service's VIP is held by no instance
+/// (every director would balance packets other directors already balanced: a loop).
+pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for c in colocations {
+        let vs = &cfg.virtual_servers[c.vs];
+        for &ri in &c.real_servers {
+            let rs = &vs.real_servers[ri];
+            let method = rs.lvs_method.as_ref().unwrap_or(&vs.lb_kind).method;
+            let forwarded = matches!(method, ForwardMethod::Dr | ForwardMethod::Tun);
+            let d = match (&c.instance, &vs.key) {
+                (Some(inst), _) => Diagnostic::new(
+                    Code::Colocated,
+                    Some(rs.loc),
+                    format!(
+                        "real_server {} is this host: this director is also a real server of {}; VRRP instance {inst} holds its VIP",
+                        rs.ip,
+                        vs_text(vs)
+                    ),
+                )
+                .with_hint(format!(
+                    "while {inst} is MASTER this node balances (to itself too); otherwise it serves as a real server"
+                )),
+                (None, VsKey::Fwmark { .. }) => Diagnostic::new(
+                    Code::Colocated,
+                    Some(rs.loc),
+                    format!(
+                        "real_server {} is this host: this director is also a real server of {} (the packets' marks decide what is balanced)",
+                        rs.ip,
+                        vs_text(vs)
+                    ),
+                )
+                .with_hint("mark only packets that no other director forwarded (the mark rules are yours)"),
+                (None, _) if forwarded => Diagnostic::new(
+                    Code::ColocatedWithoutVrrp,
+                    Some(rs.loc),
+                    format!(
+                        "real_server {} is this host and no VRRP instance holds the VIP of {}: with {}, packets another director forwarded here would be balanced again (a loop)",
+                        rs.ip,
+                        vs_text(vs),
+                        if method == ForwardMethod::Dr { "DR" } else { "TUN" }
+                    ),
+                )
+                .with_hint("add the VIP to a vrrp_instance's virtual_ipaddress, or do not list this host as a real server"),
+                (None, _) => Diagnostic::new(
+                    Code::Colocated,
+                    Some(rs.loc),
+                    format!(
+                        "real_server {} is this host: this director is also a real server of {}",
+                        rs.ip,
+                        vs_text(vs)
+                    ),
+                ),
+            };
+            out.push(d);
+        }
+    }
+    out
+}
