@@ -100,7 +100,9 @@ pub fn render_status(v: &Value) -> String {
                 s(&i["interface"]),
                 s(&i["effective_priority"]),
                 s(&i["priority"]),
-                if master.is_null() {
+                if master.is_null() && i["state"] == "MASTER" {
+                    "this node".to_string()
+                } else if master.is_null() {
                     "-".to_string()
                 } else {
                     format!(
