@@ -52,6 +52,13 @@ struct Task {
     managed: BTreeSet<ServiceKey>,
     sync: Option<SyncState>,
     counters: Arc<IpvsCounters>,
+    /// Virtual services of which this host is also a real server (issue 8).
+    colocated: Vec<lvsd_config::colocated::Colocation>,
+    /// The last state of every VRRP instance.
+    states: std::collections::HashMap<String, State>,
+    /// The runtime (for rtnetlink) and a netlink handle, for the real-server role.
+    rt: tokio::runtime::Handle,
+    nl: Option<lvsd_netif::Netlink>,
 }
 
 /// Starts the task if the configuration has virtual servers; returns its input channel.
@@ -69,6 +76,7 @@ pub fn spawn(
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let plan = plan.clone();
+    let rt = tokio::runtime::Handle::current();
     let h = tokio::task::spawn_blocking(move || {
         let sock = match IpvsSocket::open() {
             Ok(s) => s,
@@ -85,7 +93,15 @@ pub fn spawn(
             health,
             sync: None,
             counters,
+            colocated: Vec::new(),
+            states: std::collections::HashMap::new(),
+            nl: {
+                let _g = rt.enter();
+                lvsd_netif::Netlink::new().ok()
+            },
+            rt,
         };
+        t.colocated = colocations(&t.plan);
         t.start();
         loop {
             // Wait for an input or the next drift check.
@@ -148,6 +164,7 @@ impl Task {
         }
         self.load_desired();
         self.reconcile("start");
+        self.roles();
         // A sync daemon not bound to an instance runs as master from the start.
         if let Some(sd) = &self.plan.config.global.lvs_sync_daemon {
             if sd.instance.is_none() {
@@ -166,6 +183,7 @@ impl Task {
             }
         }
         self.managed.extend(self.want.keys().copied());
+        self.drop_colocated_unless_master();
     }
 
     /// Makes the kernel match the desired table; counts repairs after the first pass.
@@ -225,6 +243,7 @@ impl Task {
         let t0 = std::time::Instant::now();
         self.plan = plan;
         self.health = health;
+        self.colocated = colocations(&self.plan);
         let old = std::mem::take(&mut self.want);
         self.load_desired();
         let ops = reconcile::diff(&self.want, &old, &self.managed);
@@ -238,9 +257,96 @@ impl Task {
         }
         let want = &self.want;
         self.managed.retain(|k| want.contains_key(k));
+        self.roles();
+    }
+
+    /// The real-server role of every colocated service whose instance is not MASTER here
+    /// (VIP on lo), the director role of the others (VIP off lo).
+    fn roles(&mut self) {
+        let Some(nl) = &self.nl else { return };
+        for c in &self.colocated {
+            let Some(inst) = &c.instance else { continue };
+            let lvsd_config::model::VsKey::Addr { ip, .. } =
+                self.plan.config.virtual_servers[c.vs].key
+            else {
+                continue;
+            };
+            let master = self.states.get(inst) == Some(&State::Master);
+            let iface = self
+                .plan
+                .config
+                .instances
+                .iter()
+                .find(|i| &i.name == inst)
+                .and_then(|i| i.interface.clone())
+                .unwrap_or_default();
+            let r = if master {
+                self.rt.block_on(super::colocated::director(nl, ip))
+            } else {
+                self.rt
+                    .block_on(super::colocated::real_server(nl, ip, &iface))
+            };
+            match r {
+                Ok(true) => tracing::info!(
+                    "{ip}: {} ({inst} is {})",
+                    if master {
+                        "off lo: this node is the director"
+                    } else {
+                        "on lo: this node serves as a real server"
+                    },
+                    if master { "MASTER" } else { "not MASTER" }
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::error!("{ip}: real-server role ({inst}): {e}"),
+            }
+        }
+    }
+
+    /// A colocated service is in the kernel only while its instance is MASTER here: a backup
+    /// that balanced what the master forwarded would make a loop (docs/colocated.md).
+    fn drop_colocated_unless_master(&mut self) {
+        for c in &self.colocated {
+            let Some(inst) = &c.instance else { continue };
+            if self.states.get(inst) == Some(&State::Master) {
+                continue;
+            }
+            if let Ok(keys) = desired::service_keys(&self.plan.config, c.vs) {
+                for k in keys {
+                    self.want.remove(&k);
+                }
+            }
+        }
     }
 
     fn follow_instance(&mut self, name: &str, state: State) {
+        let old = self.states.insert(name.to_string(), state);
+        if old != Some(state)
+            && self
+                .colocated
+                .iter()
+                .any(|c| c.instance.as_deref() == Some(name))
+        {
+            // the role first: as a backup the VIP must be on lo before the service goes
+            if state != State::Master {
+                self.roles();
+            }
+            let before = std::mem::take(&mut self.want);
+            self.load_desired();
+            let ops = reconcile::diff(&self.want, &before, &self.managed);
+            if !ops.is_empty() {
+                self.apply(
+                    &ops,
+                    if state == State::Master {
+                        "takeover"
+                    } else {
+                        "handback"
+                    },
+                );
+            }
+            if state == State::Master {
+                self.roles();
+            }
+        }
         let bound = self
             .plan
             .config
@@ -341,4 +447,9 @@ impl Task {
             Err(errs) => errs.iter().map(|e| format!("error: {e}")).collect(),
         }
     }
+}
+
+fn colocations(plan: &Plan) -> Vec<lvsd_config::colocated::Colocation> {
+    let local = crate::check::local_addresses();
+    lvsd_config::colocated::find(&plan.config, &|ip| local.contains(&ip))
 }

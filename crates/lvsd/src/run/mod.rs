@@ -5,6 +5,7 @@
 
 mod apply;
 mod checks;
+mod colocated;
 mod control;
 mod engine;
 mod health_task;
