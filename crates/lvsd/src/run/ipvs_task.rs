@@ -305,17 +305,8 @@ impl Task {
     /// A colocated service is in the kernel only while its instance is MASTER here: a backup
     /// that balanced what the master forwarded would make a loop (docs/colocated.md).
     fn drop_colocated_unless_master(&mut self) {
-        for c in &self.colocated {
-            let Some(inst) = &c.instance else { continue };
-            if self.states.get(inst) == Some(&State::Master) {
-                continue;
-            }
-            if let Ok(keys) = desired::service_keys(&self.plan.config, c.vs) {
-                for k in keys {
-                    self.want.remove(&k);
-                }
-            }
-        }
+        let cfg = self.plan.config.clone();
+        drop_colocated(&cfg, &self.colocated, &self.states, &mut self.want);
     }
 
     fn follow_instance(&mut self, name: &str, state: State) {
@@ -436,7 +427,8 @@ impl Task {
 
     fn preview(&self, plan: &Plan, health: &Health) -> Vec<String> {
         match desired::from_config(&plan.config, health) {
-            Ok(want) => {
+            Ok(mut want) => {
+                drop_colocated(&plan.config, &colocations(plan), &self.states, &mut want);
                 let mut managed = self.managed.clone();
                 managed.extend(want.keys().copied());
                 reconcile::diff(&want, &self.want, &managed)
@@ -452,4 +444,24 @@ impl Task {
 fn colocations(plan: &Plan) -> Vec<lvsd_config::colocated::Colocation> {
     let local = crate::check::local_addresses();
     lvsd_config::colocated::find(&plan.config, &|ip| local.contains(&ip))
+}
+
+/// Removes from `want` the colocated services whose VRRP instance is not MASTER here.
+fn drop_colocated(
+    cfg: &lvsd_config::Config,
+    colocated: &[lvsd_config::colocated::Colocation],
+    states: &std::collections::HashMap<String, State>,
+    want: &mut Table,
+) {
+    for c in colocated {
+        let Some(inst) = &c.instance else { continue };
+        if states.get(inst) == Some(&State::Master) {
+            continue;
+        }
+        if let Ok(keys) = desired::service_keys(cfg, c.vs) {
+            for k in keys {
+                want.remove(&k);
+            }
+        }
+    }
 }
