@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# colocated-lvsd.sh — issue 8 end to end with lvsd: two DR directors that are also real servers
+# of their own virtual service, driven by `lvsd run` from the plain configuration (no fwmark, no
+# iptables, no notify scripts): colocated-lvsd/dir1.conf (priority 100), dir2.conf (90).
+# Run it with
+#   scripts/vm/ipvs-vm.sh --timeout 600 -x target/release/lvsd -c tests/vm:vm 'bash vm/colocated-lvsd.sh'
+# usage: colocated-lvsd.sh [--requests N] [--verbose] [--strict]   (N requests per round,
+#        default 60; --verbose prints both directors' logs at the end; --strict: a loop after
+#        step 5's kill -9 is a FAIL, otherwise a note)
+#
+# Lab (one bridge, namespaces, every host's port eth0):
+#   cl-c   client 10.90.0.50/24; each round adds six fresh source addresses (10.90.0.B..B+5);
+#          the takeover probes use 10.90.0.201-.205. Its ARP entry for the VIP is learnt (GARP)
+#   cl-d1  dir1 10.90.0.1 (MAC 02:90:00:00:00:01): `lvsd run` + busybox httpd "dir1"
+#   cl-d2  dir2 10.90.0.2 (MAC 02:90:00:00:00:02): `lvsd run` + busybox httpd "dir2"
+#          (the VIP on the directors' lo is lvsd's job: this script never puts it there)
+#   cl-r3  rs3 10.90.0.3: `lvsd realserver up --vip 10.90.0.100 --iface eth0`, httpd "rs3"
+# Steps (PASS/FAIL each):
+#   0. `lvsd check -f dir1.conf` in dir1 notes colocated-director
+#   1. dir1 MASTER holds the VIP on eth0 and the service; dir2 holds it on lo (/32, arp_ignore=1,
+#      arp_announce=2) and has no IPVS service; `lvsd status --json` roles
+#   2. N requests from six addresses: all succeed, all three servers answer, no connection
+#      balanced twice (`ipvsadm -Lnc` of both directors, and their scheduled counters)
+#   3. SIGTERM to dir1's lvsd: the VIP on dir2's eth0, dir2 gets the service; a probe running
+#      through the takeover loses nothing; dir1 keeps the VIP on lo and still answers as a real
+#      server (requests balanced to 10.90.0.1 succeed); a round: no loop
+#   4. dir1's lvsd restarted: preemption back to dir1 (VIP on dir1's eth0, dir2's service gone,
+#      VIP back on dir2's lo); the probe through the handback; a round: no loop
+#   5. kill -9 of dir1's lvsd: requests answered again after the takeover (bound 5 s after dir2
+#      holds the VIP); a probe through it; a round afterwards: dir1's kernel keeps what the
+#      killed daemon left (VIP on eth0, the service), both balance: a loop there is a note
+#      (a FAIL with --strict)
+# Closing line "colocated-lvsd: N passed, N failed"; exit status 1 on failures. Every process
+# started here is killed by PID (with its descendants), the namespaces deleted, on any exit.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+N=60 VERBOSE=0 STRICT=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --requests) N=$2; shift 2 ;;
+    --verbose) VERBOSE=1; shift ;;
+    --strict) STRICT=1; shift ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "colocated-lvsd: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x ./lvsd ] || { fail "no ./lvsd in the payload"; summary colocated-lvsd; exit 1; }
+P=cl- VIP=10.90.0.100 D1=10.90.0.1 D2=10.90.0.2 R3=10.90.0.3
+MAC1=02:90:00:00:00:01 MAC2=02:90:00:00:00:02
+PER_SRC=$(( (N + 5) / 6 )) N=$(( 6 * ((N + 5) / 6) ))
+ADVERT_INT=1
+FAILOVER_BOUND=$(( 3 * ADVERT_INT + 1 + 5 ))   # master down interval + skew + margin
+CONF1=$HERE/colocated-lvsd/dir1.conf CONF2=$HERE/colocated-lvsd/dir2.conf
+D1PID="" D2PID=""
+ROLE_MASTER="director (also a real server)" ROLE_BACKUP="real server"
+
+# --- processes: killed by PID, with their descendants ---
+descendants() { # PID...: the PIDs and every descendant of them
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots=" $* " '
+    { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }
+    END {
+      n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
+      do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
+      for (p in keep) print p
+    }'
+}
+kill_tree() { # SIGNAL PID...
+  local sig=$1 p all; shift
+  all=$(descendants "$@")
+  for p in $all; do kill -STOP "$p" 2>/dev/null; done
+  for p in $all; do kill "-$sig" "$p" 2>/dev/null; done
+  [ "$sig" = KILL ] || for p in $all; do kill -CONT "$p" 2>/dev/null; done
+}
+cl_cleanup() {
+  local live=() p all any
+  touch "$TEST_TMP/probe.stop" 2>/dev/null
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -0 "$p" 2>/dev/null && live+=("$p"); done
+  if [ ${#live[@]} -gt 0 ]; then
+    all=$(descendants "${live[@]}")
+    for p in $all; do kill -TERM "$p" 2>/dev/null; done
+    for _ in $(seq 1 30); do
+      any=0; for p in $all; do kill -0 "$p" 2>/dev/null && any=1; done
+      [ $any = 0 ] && break; sleep 0.1
+    done
+    for p in $all; do kill -KILL "$p" 2>/dev/null; done
+  fi
+  if [ $VERBOSE = 1 ]; then
+    for d in d1 d2; do for f in "$TEST_TMP/$d".log*; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; done
+  fi
+  cleanup
+}
+trap cl_cleanup EXIT
+
+# --- the lab ---
+host() { # NAME ADDR [MAC]
+  local n=$P$1
+  ns_add "$n"
+  ip -n ${P}sw link add "p-$n" type veth peer name eth0 netns "$n"
+  ip -n ${P}sw link set "p-$n" master br0 up
+  [ -n "${3:-}" ] && ip -n "$n" link set eth0 address "$3"
+  ip -n "$n" addr add "$2/24" dev eth0
+  ip -n "$n" link set eth0 up
+}
+httpd() { # NS PAGE
+  mkdir -p "$TEST_TMP/www-$2"; echo "$2" > "$TEST_TMP/www-$2/index.html"
+  bg_start "$1" busybox httpd -f -p 80 -h "$TEST_TMP/www-$2"
+  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+lab_up() {
+  ns_add ${P}sw
+  ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+  ip -n ${P}sw link set br0 up
+  host c 10.90.0.50
+  host d1 $D1 $MAC1
+  host d2 $D2 $MAC2
+  host r3 $R3
+  if out=$(nsx ${P}r3 ./lvsd realserver up --vip $VIP --iface eth0 --state-file "$TEST_TMP/r3.json" 2>&1); then
+    pass "setup: rs3: lvsd realserver up --vip $VIP --iface eth0"
+  else
+    fail "setup: rs3: lvsd realserver up failed"; printf '%s\n' "$out" | sed 's/^/    /'
+  fi
+  httpd ${P}d1 dir1 && httpd ${P}d2 dir2 && httpd ${P}r3 rs3
+}
+
+# --- the directors ---
+director_start() { # 1|2
+  local d=d$1 conf=$CONF1
+  [ "$1" = 2 ] && conf=$CONF2
+  # (a restart appends to the same log, after a marker line)
+  echo "=== lvsd run started $(date +%T)" >> "$TEST_TMP/$d.log"
+  bg_start $P$d ./lvsd run -f "$conf" --socket "$TEST_TMP/$d.sock" --drift-interval 2 >> "$TEST_TMP/$d.log" 2>&1
+  [ "$1" = 1 ] && D1PID=$! || D2PID=$!
+}
+log_tail() { # d1|d2 [N]
+  [ -f "$TEST_TMP/$1.log" ] && tail -n "${2:-15}" "$TEST_TMP/$1.log" | sed "s/^/    $1| /"
+}
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ]; }
+
+# --- observations ---
+vip_on() { # d1|d2 eth0|lo: status 0 when the VIP is on that device
+  ip -n $P$1 -4 -o addr show dev "$2" 2>/dev/null | grep -q " $VIP/"
+}
+vip_where() { # d1|d2 -> e.g. "eth0:10.90.0.100/24 lo:10.90.0.100/32(lo:lvsd)"
+  ip -n $P$1 -4 -o addr show 2>/dev/null | awk -v v="$VIP" '
+    { split($4, a, "/"); if (a[1] != v) next; l = ""
+      for (i = 5; i <= NF; i++) { x = $i; sub(/\\$/, "", x); if (x ~ /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$/) l = x }
+      printf "%s:%s%s ", $2, $4, (l != "" ? "(" l ")" : "") }' | sed 's/ $//'
+}
+table_of() { # d1|d2 -> "VIP:PORT>" and "VIP:PORT>RIP:PORT", sorted
+  nsx $P$1 ipvsadm -Ln 2>/dev/null | awk '
+    /^(TCP|UDP|SCTP|FWM) / { s = $2; print s ">"; next }
+    /->/ && $2 != "RemoteAddress:Port" && s != "" { print s ">" $2 }' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+FULL="$VIP:80> $VIP:80>$D1:80 $VIP:80>$D2:80 $VIP:80>$R3:80"
+is_table() { [ "$(table_of "$1")" = "$2" ]; }
+sysctls_of() { # d1|d2 -> "all a/b eth0 a/b" (arp_ignore/arp_announce)
+  nsx $P$1 busybox sh -c 'for i in all eth0; do printf "%s %s/%s " $i $(cat /proc/sys/net/ipv4/conf/$i/arp_ignore) $(cat /proc/sys/net/ipv4/conf/$i/arp_announce); done' | sed 's/ $//'
+}
+role_of() { # d1|d2 -> the role(s) `lvsd status --json` shows
+  nsx $P$1 ./lvsd status --json --socket "$TEST_TMP/$1.sock" 2>/dev/null |
+    grep -o '"role" *: *"[^"]*"' | sed 's/.*: *"//; s/"$//' | sort -u | tr '\n' ';' | sed 's/;$//'
+}
+is_role() { [ "$(role_of "$1")" = "$2" ]; }
+sched_of() { nsx "$P$1" ipvsadm -Ln --stats 2>/dev/null | awk '/^(TCP|UDP|SCTP|FWM) / { n += $3 } END { print n + 0 }'; }
+conns() { # d1|d2 SRCPREFIX -> "source destination" of the connections from those sources
+  nsx "$P$1" ipvsadm -Lnc 2>/dev/null | awk -v p="$2" 'NR > 2 && index($4, p) == 1 { print $4, $6 }' | sort -u
+}
+state_line() { # one line: where the VIP is, the tables, the roles
+  echo "dir1: VIP [$(vip_where d1)] table [$(table_of d1)] role [$(role_of d1)]; dir2: VIP [$(vip_where d2)] table [$(table_of d2)] role [$(role_of d2)]"
+}
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds; WAITED = milliseconds it took
+WAITED=0
+wait_for() {
+  local t=$EPOCHREALTIME end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 )); shift
+  while :; do
+    if "$@"; then WAITED=$(ms_since "$t"); return 0; fi
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || { WAITED=$(ms_since "$t"); return 1; }
+    sleep 0.2
+  done
+}
+secs() { printf '%d.%01d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# --- a round: N requests from 10.90.0.BASE..BASE+5 (BASE a multiple of 10 plus 1, 51..91, 111..) ---
+R_OK=0 R_FAIL=0 R_D1=0 R_D2=0 R_R3=0 R_S1=0 R_S2=0 R_TWICE=0 R_BOTH=0 R_MS=0
+round() { # NAME BASE
+  local name=$1 base=$2 srcs="" i s1 s2 res t d
+  for i in 0 1 2 3 4 5; do srcs+="10.90.0.$((base + i)) "; ip -n ${P}c addr add "10.90.0.$((base + i))/24" dev eth0 2>/dev/null; done
+  s1=$(sched_of d1) s2=$(sched_of d2)
+  t=$EPOCHREALTIME
+  res=$(nsx ${P}c busybox sh -c "for s in $srcs; do
+      ip route replace $VIP/32 dev eth0 src \$s || { echo FAIL; continue; }
+      for j in \$(seq $PER_SRC); do timeout 3 wget -q -O - http://$VIP/ 2>/dev/null || echo FAIL; done
+    done")
+  R_MS=$(ms_since "$t")
+  sleep 1.5   # looping packets die out; the directors' counters catch up
+  R_D1=$(grep -cx dir1 <<< "$res") R_D2=$(grep -cx dir2 <<< "$res") R_R3=$(grep -cx rs3 <<< "$res")
+  R_OK=$((R_D1 + R_D2 + R_R3)) R_FAIL=$((N - R_OK))
+  R_S1=$(( $(sched_of d1) - s1 )) R_S2=$(( $(sched_of d2) - s2 ))
+  # the client reaches one director: whatever the other one scheduled was balanced a second time
+  R_TWICE=$(( R_S1 < R_S2 ? R_S1 : R_S2 ))
+  local pfx="10.90.0.$((base / 10))"
+  conns d1 "$pfx" > "$TEST_TMP/$name.d1"; conns d2 "$pfx" > "$TEST_TMP/$name.d2"
+  # client connections (source ip:port) present in both directors' tables
+  R_BOTH=$(cut -d' ' -f1 "$TEST_TMP/$name.d1" "$TEST_TMP/$name.d2" | sort | uniq -d | wc -l)
+  note "$name: $N requests in $(secs "$R_MS"): ok $R_OK (dir1 $R_D1, dir2 $R_D2, rs3 $R_R3), failed $R_FAIL; scheduled: dir1 $R_S1, dir2 $R_S2; in both -Lnc: $R_BOTH"
+  for d in d1 d2; do
+    note "  $d -Lnc by destination: $(cut -d' ' -f2 "$TEST_TMP/$name.$d" | sort | uniq -c | awk '{ printf "%s %s; ", $2, $1 }')"
+  done
+}
+no_loop() { # LABEL
+  if [ "$R_FAIL" = 0 ] && [ "$R_TWICE" = 0 ] && [ "$R_BOTH" = 0 ] && [ "$R_D1" -gt 0 ] && [ "$R_D2" -gt 0 ] && [ "$R_R3" -gt 0 ]; then
+    pass "$1: $R_OK/$N ok, dir1 $R_D1 dir2 $R_D2 rs3 $R_R3, none balanced twice (scheduled dir1 $R_S1, dir2 $R_S2) in $(secs "$R_MS")"
+  else
+    fail "$1: ok $R_OK/$N (dir1 $R_D1 dir2 $R_D2 rs3 $R_R3), failed $R_FAIL, scheduled dir1 $R_S1 dir2 $R_S2 (balanced twice $R_TWICE), in both -Lnc $R_BOTH"
+  fi
+}
+
+# --- a probe through a transition: requests one after the other from 10.90.0.201 ---
+# one line per request: "<ms since the probe started> <page|FAIL>"
+PROBE_PID=""
+probe_start() {
+  rm -f "$TEST_TMP/probe.stop" "$TEST_TMP/probe.out"
+  ip -n ${P}c addr add 10.90.0.201/24 dev eth0 2>/dev/null
+  ip -n ${P}c route replace $VIP/32 dev eth0 src 10.90.0.201
+  bg_start ${P}c busybox sh -c "ms() { read u x < /proc/uptime; echo \$(( \${u%.*} * 1000 + 1\${u#*.} * 10 - 1000 )); }
+    t0=\$(ms); while [ ! -e $TEST_TMP/probe.stop ]; do
+      r=\$(timeout 2 wget -q -O - http://$VIP/ 2>/dev/null) || r=FAIL; [ -n \"\$r\" ] || r=FAIL
+      echo \$(( \$(ms) - t0 )) \$r; done" > "$TEST_TMP/probe.out" 2>&1
+  PROBE_PID=$!
+  sleep 0.5
+}
+P_TOTAL=0 P_FAIL=0 P_STALL=0 P_SUMMARY=""
+probe_stop() { # sets P_*: requests, failures, longest gap between two answered requests (ms)
+  touch "$TEST_TMP/probe.stop"
+  for _ in $(seq 1 40); do gone "$PROBE_PID" && break; sleep 0.1; done
+  bg_stop "$PROBE_PID"
+  # (a here-string, not <(...): the VM's initramfs has no /dev/fd)
+  read -r P_TOTAL P_FAIL P_STALL <<< "$(awk '{ n++ } $2 == "FAIL" { f++; next } { if (last != "" && $1 - last > g) g = $1 - last; last = $1 }
+    END { print n + 0, f + 0, g + 0 }' "$TEST_TMP/probe.out")"
+  P_SUMMARY="$P_TOTAL requests, $P_FAIL failed, longest gap between answers $P_STALL ms; answered by $(awk '$2 != "FAIL" { c[$2]++ } END { for (k in c) printf "%s %d ", k, c[k] }' "$TEST_TMP/probe.out")"
+}
+answered_once() { # one request from 10.90.0.202 succeeds
+  nsx ${P}c busybox sh -c "ip route replace $VIP/32 dev eth0 src 10.90.0.202 && timeout 2 wget -q -O /dev/null http://$VIP/" 2>/dev/null
+}
+TO_DIR1=""
+to_dir1_ok() { # six requests; status 0 when one was answered by dir1 (balanced to 10.90.0.1)
+  TO_DIR1=$(nsx ${P}c busybox sh -c "ip route replace $VIP/32 dev eth0 src 10.90.0.203; for i in 1 2 3 4 5 6; do
+      timeout 3 wget -q -O - http://$VIP/ 2>/dev/null || echo FAIL; done" | tr '\n' ' ')
+  [[ " $TO_DIR1 " == *" dir1 "* ]]
+}
+
+# ===============================================================================================
+echo "colocated-lvsd: kernel $(uname -r); $N requests per round; failover bound ${FAILOVER_BOUND} s"
+T=$EPOCHREALTIME
+if ! lab_up; then fail "setup: httpd did not start"; summary colocated-lvsd; exit 1; fi
+ip -n ${P}c addr add 10.90.0.202/24 dev eth0; ip -n ${P}c addr add 10.90.0.203/24 dev eth0
+note "lab up in $(secs "$(ms_since "$T")")"
+
+# --- 0. lvsd check in dir1 -------------------------------------------------------------------
+out=$(nsx ${P}d1 ./lvsd check -f "$CONF1" 2>&1)
+if grep -q colocated-director <<< "$out"; then
+  pass "0 check: lvsd check -f dir1.conf in dir1 notes colocated-director: $(grep -m1 colocated-director <<< "$out" | sed 's/^ *//')"
+else
+  fail "0 check: no colocated-director note from lvsd check in dir1"; printf '%s\n' "$out" | sed 's/^/    /'
+fi
+
+# --- 1. both directors up ---------------------------------------------------------------------
+T=$EPOCHREALTIME
+director_start 1
+director_start 2
+if wait_for 30 vip_on d1 eth0; then
+  note "dir1 holds the VIP on eth0 $(secs "$WAITED") after start"
+  sleep 2   # the election settles; the reconciler and the checkers run
+  wait_for 10 is_table d1 "$FULL"
+  wait_for 5 is_role d2 "$ROLE_BACKUP"
+  if vip_on d1 eth0 && ! vip_on d1 lo && is_table d1 "$FULL"; then
+    pass "1 dir1 MASTER: VIP [$(vip_where d1)], service with dir1, dir2, rs3 ($(secs "$(ms_since "$T")") after start)"
+  else
+    fail "1 dir1 MASTER: $(state_line)"; log_tail d1
+  fi
+  s2=$(sysctls_of d2)
+  if vip_on d2 lo && ! vip_on d2 eth0 && [ -z "$(table_of d2)" ] && [ "$s2" = "all 1/2 eth0 1/2" ]; then
+    pass "1 dir2 BACKUP as a real server: VIP [$(vip_where d2)], no IPVS service, arp_ignore/arp_announce $s2"
+  else
+    fail "1 dir2 BACKUP: VIP [$(vip_where d2)], table [$(table_of d2)], arp_ignore/arp_announce [$s2]"; log_tail d2
+  fi
+  r1=$(role_of d1) r2=$(role_of d2)
+  if [ "$r1" = "$ROLE_MASTER" ] && [ "$r2" = "$ROLE_BACKUP" ]; then
+    pass "1 status roles: dir1 \"$r1\", dir2 \"$r2\""
+  else
+    fail "1 status roles: dir1 \"$r1\" (want \"$ROLE_MASTER\"), dir2 \"$r2\" (want \"$ROLE_BACKUP\")"
+  fi
+else
+  fail "1 election: after 30 s $(state_line)"; log_tail d1; log_tail d2
+fi
+
+# --- 2. traffic: no loop ----------------------------------------------------------------------
+round R2 51
+no_loop "2 traffic, dir1 master"
+
+# --- 3. SIGTERM to dir1's lvsd ----------------------------------------------------------------
+probe_start
+T=$EPOCHREALTIME
+kill -TERM "$D1PID" 2>/dev/null
+if wait_for 20 gone "$D1PID"; then
+  wait "$D1PID" 2>/dev/null; note "dir1's lvsd exited $(secs "$WAITED") after SIGTERM"
+else
+  fail "3 stop: dir1's lvsd still running 20 s after SIGTERM"; log_tail d1
+fi
+dir2_took_over() { vip_on d2 eth0 && is_table d2 "$FULL"; }
+if wait_for "$FAILOVER_BOUND" dir2_took_over; then
+  TAKE=$(ms_since "$T")
+  sleep 3; probe_stop
+  pass "3 takeover: dir2 holds the VIP on eth0 and the service $(secs "$TAKE") after SIGTERM"
+  if [ "$P_FAIL" = 0 ]; then pass "3 probe through the takeover: $P_SUMMARY"
+  else fail "3 probe through the takeover: $P_SUMMARY"; fi
+else
+  probe_stop
+  fail "3 takeover: $FAILOVER_BOUND s after SIGTERM: $(state_line); probe: $P_SUMMARY"; log_tail d2
+fi
+if vip_on d1 lo && ! vip_on d1 eth0 && [ -z "$(table_of d1)" ] && [ "$(sysctls_of d1)" = "all 1/2 eth0 1/2" ]; then
+  pass "3 stopped dir1 is a real server: VIP [$(vip_where d1)], no IPVS service, arp $(sysctls_of d1)"
+else
+  fail "3 stopped dir1: VIP [$(vip_where d1)], table [$(table_of d1)], arp_ignore/arp_announce [$(sysctls_of d1)]"; log_tail d1
+fi
+if ! vip_on d2 lo && is_role d2 "$ROLE_MASTER"; then
+  pass "3 dir2: VIP only on eth0 [$(vip_where d2)], role \"$ROLE_MASTER\""
+else
+  fail "3 dir2: VIP [$(vip_where d2)], role [$(role_of d2)]"
+fi
+if to_dir1_ok; then pass "3 requests balanced to 10.90.0.1 are answered by the stopped dir1 (six requests: $TO_DIR1)"
+else fail "3 no request answered by dir1 (six requests: $TO_DIR1; dir1's VIP [$(vip_where d1)])"; fi
+round R3 61
+no_loop "3 traffic, dir2 master, dir1 stopped"
+
+# --- 4. dir1's lvsd restarted: preemption back, no loop ---------------------------------------
+probe_start
+T=$EPOCHREALTIME
+director_start 1
+handed_back() { vip_on d1 eth0 && ! vip_on d1 lo && is_table d1 "$FULL" && ! vip_on d2 eth0 && vip_on d2 lo && [ -z "$(table_of d2)" ]; }
+if wait_for 30 handed_back; then
+  BACK=$(ms_since "$T")
+  sleep 3; probe_stop
+  pass "4 preemption: dir1 MASTER again (VIP on eth0, service), dir2 real server (VIP on lo, no service) $(secs "$BACK") after the restart"
+  if [ "$P_FAIL" = 0 ]; then pass "4 probe through the handback: $P_SUMMARY"
+  else fail "4 probe through the handback: $P_SUMMARY"; fi
+else
+  probe_stop
+  fail "4 preemption: 30 s after the restart: $(state_line); probe: $P_SUMMARY"; log_tail d1; log_tail d2
+fi
+r1=$(role_of d1) r2=$(role_of d2)
+if [ "$r1" = "$ROLE_MASTER" ] && [ "$r2" = "$ROLE_BACKUP" ]; then pass "4 status roles: dir1 \"$r1\", dir2 \"$r2\""
+else fail "4 status roles: dir1 \"$r1\", dir2 \"$r2\""; fi
+round R4 71
+no_loop "4 traffic after the handback"
+
+# --- 5. kill -9 of dir1's lvsd ----------------------------------------------------------------
+probe_start
+victims=$(descendants "$D1PID" | sort -n | tr '\n' ' ')
+T=$EPOCHREALTIME
+{ kill_tree KILL "$D1PID"; wait "$D1PID"; } 2>/dev/null
+note "killed dir1's lvsd: PIDs $victims; left behind in dir1: VIP [$(vip_where d1)], table [$(table_of d1)]"
+if wait_for "$FAILOVER_BOUND" vip_on d2 eth0; then
+  TAKE=$(ms_since "$T")
+  pass "5 takeover: dir2 holds the VIP on eth0 $(secs "$TAKE") after the kill -9"
+  T2=$EPOCHREALTIME
+  if wait_for 5 answered_once; then
+    pass "5 answered again $(secs "$(ms_since "$T")") after the kill -9 ($(secs "$(ms_since "$T2")") after dir2 took the VIP)"
+  else
+    fail "5 no request answered within 5 s of the takeover"
+  fi
+  wait_for 5 is_table d2 "$FULL"
+  sleep 2; probe_stop
+  note "5 probe through the kill -9: $P_SUMMARY"
+  note "5 after the takeover: $(state_line)"
+else
+  probe_stop
+  fail "5 takeover: $FAILOVER_BOUND s after the kill -9: $(state_line); probe: $P_SUMMARY"; log_tail d2
+fi
+round R5 81
+# dir1's kernel keeps what the killed daemon left (the VIP on eth0, the service): both nodes
+# balance, as in split brain. Issue 8's tests ask only that requests succeed again after a
+# kill -9, so a loop here is reported, and a FAIL only with --strict
+# (known-failures: colocated-lvsd 5-kill9-no-loop)
+if [ "$R_FAIL" = 0 ] && [ "$R_TWICE" = 0 ] && [ "$R_BOTH" = 0 ]; then
+  pass "5 traffic after the kill -9: $R_OK/$N ok, none balanced twice (scheduled dir1 $R_S1, dir2 $R_S2)"
+elif [ $STRICT = 1 ]; then
+  check_fail colocated-lvsd 5-kill9-no-loop "traffic after the kill -9 loops (dir1's kernel keeps the VIP on eth0 and the service): ok $R_OK/$N, failed $R_FAIL, balanced twice $R_TWICE, in both -Lnc $R_BOTH"
+else
+  note "LOOP after the kill -9 (not a FAIL without --strict): dir1's kernel keeps the VIP on eth0 and the service the killed lvsd left; ok $R_OK/$N, failed $R_FAIL, scheduled dir1 $R_S1 dir2 $R_S2 (balanced twice $R_TWICE), in both -Lnc $R_BOTH"
+fi
+
+summary colocated-lvsd
