@@ -8,21 +8,22 @@
 #                   `./lvsd ipvs apply -f {}`; compare.sh on MATRIX and on ./vm/pairs (config
 #                   side by lvsd, and `./lvsd ipvs list -n` against `ipvsadm -Ln`); drift.sh;
 #                   syncd.sh; seed001.sh --director lvsd (the blog's two directors, checkers,
-#                   failover)
+#                   failover); colocated-lvsd.sh (issue 8: two directors that are also real
+#                   servers, no loop, takeover, handback, kill -9)
 #   --ipvsadm-only  ipvsadm alone, no lvsd: traffic.sh ipvsadm, compare.sh --apply ipvsadm,
 #                   drift.sh --apply ipvsadm --foreign skip, syncd.sh --ipvsadm (seed001: only
 #                   with --keepalived)
 #   --keepalived    also hold the matrix and the traffic configurations to keepalived itself
 #                   (needs ./keepalived): compare.sh --apply keepalived, traffic.sh via ka-apply.sh,
 #                   seed001.sh --director keepalived
-#   --only SUITES   comma-separated subset of traffic,compare,drift,syncd,seed001
+#   --only SUITES   comma-separated subset of traffic,compare,drift,syncd,seed001,colocated
 # Prints each suite's output, a table of the suites, and the closing line
 # "vm: N passed, N failed[, N skipped]" (skipped = known failures, tests/vm/known-failures);
 # exit status 1 if anything failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 V=$HERE
-WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001
+WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001,colocated
 while [ $# -gt 0 ]; do
   case $1 in
     --ipvsadm-only) WITH_LVSD=0; shift ;;
@@ -88,6 +89,9 @@ fi
 if want seed001; then
   if [ $WITH_LVSD = 1 ]; then suite "seed001 (lvsd)" bash "$V/seed001.sh" --director lvsd; fi
   if [ $KEEPALIVED = 1 ]; then suite "seed001 (keepalived)" bash "$V/seed001.sh" --director keepalived; fi
+fi
+if want colocated && [ $WITH_LVSD = 1 ]; then
+  suite "colocated (lvsd)" bash "$V/colocated-lvsd.sh"
 fi
 
 echo "=== summary"
