@@ -396,16 +396,25 @@ impl Task {
                     tracing::error!("IPVS: lvs_flush_on_stop: {e}");
                 }
             }
-            Some(_) => {
-                // VS: remove what lvsd declared.
-                let ops: Vec<Op> = self.managed.iter().map(|k| Op::DelService(*k)).collect();
-                self.apply(&ops, "lvs_flush_on_stop");
-            }
-            None => {
-                // keepalived's default: remove what it created
-                let ops: Vec<Op> = self.managed.iter().map(|k| Op::DelService(*k)).collect();
+            // VS, and keepalived's default: remove what lvsd declared and is still there (a
+            // colocated service a handback removed a moment ago is not)
+            other => {
+                let have = self.sock.table().ok();
+                let ops: Vec<Op> = self
+                    .managed
+                    .iter()
+                    .filter(|k| have.as_ref().is_none_or(|t| t.contains_key(k)))
+                    .map(|k| Op::DelService(*k))
+                    .collect();
                 if !ops.is_empty() {
-                    self.apply(&ops, "stop");
+                    self.apply(
+                        &ops,
+                        if other.is_some() {
+                            "lvs_flush_on_stop"
+                        } else {
+                            "stop"
+                        },
+                    );
                 }
             }
         }
