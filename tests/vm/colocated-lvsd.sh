@@ -102,12 +102,6 @@ host() { # NAME ADDR [MAC]
   ip -n "$n" addr add "$2/24" dev eth0
   ip -n "$n" link set eth0 up
 }
-httpd() { # NS PAGE
-  mkdir -p "$TEST_TMP/www-$2"; echo "$2" > "$TEST_TMP/www-$2/index.html"
-  bg_start "$1" busybox httpd -f -p 80 -h "$TEST_TMP/www-$2"
-  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
 lab_up() {
   ns_add ${P}sw
   ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
@@ -172,16 +166,6 @@ state_line() { # one line: where the VIP is, the tables, the roles
 }
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds; WAITED = milliseconds it took
-WAITED=0
-wait_for() {
-  local t=$EPOCHREALTIME end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 )); shift
-  while :; do
-    if "$@"; then WAITED=$(ms_since "$t"); return 0; fi
-    [ "${EPOCHREALTIME/./}" -lt "$end" ] || { WAITED=$(ms_since "$t"); return 1; }
-    sleep 0.2
-  done
-}
-secs() { printf '%d.%01d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
 # --- a round: N requests from 10.90.0.BASE..BASE+5 (BASE a multiple of 10 plus 1, 51..91, 111..) ---
 R_OK=0 R_FAIL=0 R_D1=0 R_D2=0 R_R3=0 R_S1=0 R_S2=0 R_TWICE=0 R_BOTH=0 R_MS=0

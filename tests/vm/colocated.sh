@@ -60,12 +60,6 @@ host() { # NAME ADDR [MAC]
 }
 rs_sysctls() { nsx "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
   net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2; }
-httpd() { # NS PAGE
-  mkdir -p "$TEST_TMP/www-$2"; echo "$2" > "$TEST_TMP/www-$2/index.html"
-  bg_start "$1" busybox httpd -f -p 80 -h "$TEST_TMP/www-$2"
-  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
 lab_up() {
   ns_add ${P}sw
   ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0

@@ -127,3 +127,23 @@ udiff() {
 }
 
 ms_since() { echo $(( (${EPOCHREALTIME/./} - ${1/./}) / 1000 )); }
+
+# httpd NS PAGE: busybox httpd in NS serving a page that says PAGE; waits until it answers
+httpd() { # NS PAGE
+  mkdir -p "$TEST_TMP/www-$2"; echo "$2" > "$TEST_TMP/www-$2/index.html"
+  bg_start "$1" busybox httpd -f -p 80 -h "$TEST_TMP/www-$2"
+  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s; WAITED = the milliseconds it took
+WAITED=0
+wait_for() {
+  local t=$EPOCHREALTIME end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 )); shift
+  while :; do
+    if "$@"; then WAITED=$(ms_since "$t"); return 0; fi
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || { WAITED=$(ms_since "$t"); return 1; }
+    sleep 0.2
+  done
+}
+secs() { printf '%d.%01d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }

@@ -215,16 +215,6 @@ request_round() { # PER_SOURCE: requests to both VIPs; sets REQ_*; status 0 when
 }
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds; WAITED = milliseconds it took
-WAITED=0
-wait_for() {
-  local t=$EPOCHREALTIME end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 )); shift
-  while :; do
-    if "$@"; then WAITED=$(ms_since "$t"); return 0; fi
-    [ "${EPOCHREALTIME/./}" -lt "$end" ] || { WAITED=$(ms_since "$t"); return 1; }
-    sleep 0.2
-  done
-}
-secs() { printf '%d.%01d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 is_table() { [ "$(table_of "$1")" = "$2" ]; }
 has_vips() { [ "$(vips_of "$1")" = "$2" ]; }
 tables_are() { is_table d1 "$1" && is_table d2 "$1"; }

@@ -10,6 +10,12 @@
 use lvsd_netif::{AddrSpec, Netlink};
 use std::net::IpAddr;
 
+/// The virtual services of which this host (its current addresses) is also a real server.
+pub fn find(cfg: &lvsd_config::Config) -> Vec<lvsd_config::colocated::Colocation> {
+    let local = crate::check::local_addresses();
+    lvsd_config::colocated::find(cfg, &|ip| local.contains(&ip))
+}
+
 /// The label lvsd gives a VIP it puts on `lo`.
 pub const LABEL: &str = "lo:lvsd";
 

@@ -61,11 +61,6 @@ struct Task {
     colocated: Vec<lvsd_config::colocated::Colocation>,
 }
 
-fn colocations(cfg: &Config) -> Vec<lvsd_config::colocated::Colocation> {
-    let local = crate::check::local_addresses();
-    lvsd_config::colocated::find(cfg, &|ip| local.contains(&ip))
-}
-
 fn users_of(plan: &Plan) -> ScriptUsers {
     ScriptUsers::from_global(&plan.config.global).unwrap_or_else(|_| ScriptUsers::current())
 }
@@ -78,12 +73,15 @@ fn probes_of(plan: &Plan) -> Vec<spec::Probe> {
     probes
 }
 
+fn proto(vs: &VirtualServer) -> String {
+    vs.protocol
+        .map(|p| format!("{p:?}").to_lowercase())
+        .unwrap_or_else(|| "tcp".into())
+}
+
 /// keepalived's name of a virtual server in logs, FIFO lines and alerts.
 pub fn vs_name(vs: &VirtualServer) -> String {
-    let proto = vs
-        .protocol
-        .map(|p| format!("{p:?}").to_lowercase())
-        .unwrap_or_else(|| "tcp".into());
+    let proto = proto(vs);
     match &vs.key {
         VsKey::Addr { ip, port } => format!("[{ip}]:{proto}:{port}"),
         VsKey::Fwmark { mark, .. } => format!("FWM {mark}"),
@@ -93,10 +91,7 @@ pub fn vs_name(vs: &VirtualServer) -> String {
 
 pub fn rs_name(vs: &VirtualServer, rs: usize) -> String {
     let r = &vs.real_servers[rs];
-    let proto = vs
-        .protocol
-        .map(|p| format!("{p:?}").to_lowercase())
-        .unwrap_or_else(|| "tcp".into());
+    let proto = proto(vs);
     let port = r.port.unwrap_or(match vs.key {
         VsKey::Addr { port, .. } => port,
         _ => 0,
@@ -138,7 +133,7 @@ pub fn spawn(
             down_probes: HashMap::new(),
             colocated: Vec::new(),
         };
-        t.colocated = colocations(&t.plan.config);
+        t.colocated = super::colocated::find(&t.plan.config);
         for c in &t.colocated {
             tracing::info!(
                 "virtual server {}: this host is also one of its real servers{}",
@@ -482,7 +477,7 @@ impl Task {
             self.announce(ev);
         }
         self.down_probes.clear();
-        self.colocated = colocations(&self.plan.config);
+        self.colocated = super::colocated::find(&self.plan.config);
         self.suspended.clear();
         if let Some(c) = &self.checks {
             // resume everything, then suspend per the new configuration

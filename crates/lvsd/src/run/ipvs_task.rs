@@ -101,7 +101,7 @@ pub fn spawn(
             },
             rt,
         };
-        t.colocated = colocations(&t.plan);
+        t.colocated = super::colocated::find(&t.plan.config);
         t.start();
         loop {
             // Wait for an input or the next drift check.
@@ -243,7 +243,7 @@ impl Task {
         let t0 = std::time::Instant::now();
         self.plan = plan;
         self.health = health;
-        self.colocated = colocations(&self.plan);
+        self.colocated = super::colocated::find(&self.plan.config);
         let old = std::mem::take(&mut self.want);
         self.load_desired();
         let ops = reconcile::diff(&self.want, &old, &self.managed);
@@ -437,7 +437,12 @@ impl Task {
     fn preview(&self, plan: &Plan, health: &Health) -> Vec<String> {
         match desired::from_config(&plan.config, health) {
             Ok(mut want) => {
-                drop_colocated(&plan.config, &colocations(plan), &self.states, &mut want);
+                drop_colocated(
+                    &plan.config,
+                    &super::colocated::find(&plan.config),
+                    &self.states,
+                    &mut want,
+                );
                 let mut managed = self.managed.clone();
                 managed.extend(want.keys().copied());
                 reconcile::diff(&want, &self.want, &managed)
@@ -448,11 +453,6 @@ impl Task {
             Err(errs) => errs.iter().map(|e| format!("error: {e}")).collect(),
         }
     }
-}
-
-fn colocations(plan: &Plan) -> Vec<lvsd_config::colocated::Colocation> {
-    let local = crate::check::local_addresses();
-    lvsd_config::colocated::find(&plan.config, &|ip| local.contains(&ip))
 }
 
 /// Removes from `want` the colocated services whose VRRP instance is not MASTER here.
