@@ -7,6 +7,11 @@ use crate::model::{Config, ForwardMethod, VirtualServer, VsKey};
 use serde::Serialize;
 use std::net::IpAddr;
 
+/// The fwmarks lvsd gives the services its colocated guard covers (`colocated_directors
+/// guard`): `GUARD_MARK_BASE ..= GUARD_MARK_BASE + 0xffff` ("LV" in the top half).
+pub const GUARD_MARK_BASE: u32 = 0x4c56_0000;
+pub const GUARD_MARK_SPAN: u32 = 0x1_0000;
+
 /// One virtual server of which this host is also a real server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Colocation {
@@ -106,7 +111,7 @@ pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> 
                         vs_text(vs)
                     ),
                 )
-                .with_hint("mark only packets that no other director forwarded (the mark rules are yours)"),
+                .with_hint("your mark rules win: lvsd's own mechanism (service only on the MASTER, VIP on lo, guard) does not apply to fwmark services; mark only packets that no other director forwarded, as seeds 000 and 002 do"),
                 (None, _) if forwarded => Diagnostic::new(
                     Code::ColocatedWithoutVrrp,
                     Some(rs.loc),
@@ -129,6 +134,28 @@ pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> 
                 ),
             };
             out.push(d);
+        }
+    }
+    let guarded = cfg.global.colocated_directors == crate::model::ColocatedMode::Guard
+        && colocations.iter().any(|c| c.instance.is_some());
+    if guarded {
+        for vs in &cfg.virtual_servers {
+            if let VsKey::Fwmark { mark, .. } = vs.key {
+                if (GUARD_MARK_BASE..GUARD_MARK_BASE + GUARD_MARK_SPAN).contains(&mark) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::ReservedFwmark,
+                            Some(vs.loc),
+                            format!(
+                                "{} uses a mark in the range lvsd's colocated guard gives its own services ({GUARD_MARK_BASE:#x}-{:#x})",
+                                vs_text(vs),
+                                GUARD_MARK_BASE + GUARD_MARK_SPAN - 1
+                            ),
+                        )
+                        .with_hint("use another mark, or `colocated_directors master_only` in global_defs"),
+                    );
+                }
+            }
         }
     }
     out

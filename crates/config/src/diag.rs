@@ -94,6 +94,7 @@ codes! {
     DeprecatedAlias = "deprecated-alias", Warning;
     NopreemptWithMaster = "nopreempt-with-master", Warning;
     FwmarkProtocol = "fwmark-protocol", Warning;
+    ReservedFwmark = "reserved-fwmark", Warning;
     ScriptNotExecutable = "script-not-executable", Warning;
     UnusedScript = "unused-script", Warning;
     DefaultApplied = "default-applied", Warning;

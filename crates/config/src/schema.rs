@@ -151,6 +151,8 @@ const GLOBAL: &[Entry] = &[
     ("lvs_timeouts", None),
     ("lvs_flush", None),
     ("lvs_flush_on_stop", None),
+    ("colocated_directors", None),
+    ("colocated_on_stop", None),
     ("lvs_flush_onstop", None),
     ("lvs_sync_daemon", None),
     ("script_user", None),

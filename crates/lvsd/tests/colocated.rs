@@ -3,6 +3,7 @@
 
 mod lab;
 use lab::{lvsd_bin, Lab};
+use std::time::Duration;
 
 fn conf(with_instance: bool, method: &str) -> String {
     let inst = if with_instance {
@@ -112,4 +113,96 @@ fn status_shows_the_role_that_follows_vrrp() {
         role().as_deref() == Some("director (also a real server)")
     });
     assert!(seen.is_some(), "{:?}\n{}", role(), lab.log("dir1", "lvsd"));
+}
+
+/// The real-server role while not MASTER (VIP on lo, ARP sysctls) is recorded in the state
+/// file; MASTER undoes it exactly; the guard's nft table marks VIP:port unless the packet
+/// comes from a real server's MAC (learnt from the neighbour table); SIGTERM leaves the node a
+/// real server and removes the table; `lvsd realserver down` restores the host.
+#[test]
+fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
+    need_root!();
+    let mut lab = Lab::new(&[("dir1", &["10.99.0.1/24"])], false);
+    let sysctls = |lab: &Lab| {
+        lab.sh(
+            "dir1",
+            "cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce \
+             /proc/sys/net/ipv4/conf/eth0/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_announce",
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+    };
+    let before = sysctls(&lab);
+    assert_eq!(before, "0 0 0 0");
+    // rs3's MAC as the neighbour table would have it after a health check
+    lab.sh(
+        "dir1",
+        "ip neigh replace 10.99.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud permanent",
+    );
+    let pid = lab.lvsd("dir1", &conf(true, "DR"));
+    let state = lab.dir.join("dir1.realserver.json");
+    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -4 addr show dev lo");
+    let nft = |lab: &Lab| lab.sh("dir1", "nft list table inet lvsd 2>&1");
+    // BACKUP: VIP on lo (labelled), sysctls set, all recorded; the guard knows rs3's MAC
+    let seen = lab.wait_for(Duration::from_secs(3), || {
+        on_lo(&lab).contains("10.99.0.100/32") && nft(&lab).contains("02:00:00:00:00:03")
+    });
+    assert!(
+        seen.is_some(),
+        "{}\n{}\n{}",
+        on_lo(&lab),
+        nft(&lab),
+        lab.log("dir1", "lvsd")
+    );
+    assert!(on_lo(&lab).contains("lo:lvsd"), "{}", on_lo(&lab));
+    assert_eq!(sysctls(&lab), "1 2 1 2");
+    let rec = std::fs::read_to_string(&state).expect("state file");
+    assert!(
+        rec.contains("10.99.0.100") && rec.contains("arp_ignore"),
+        "{rec}"
+    );
+    let table = nft(&lab);
+    assert!(
+        table.contains(
+            "ip daddr 10.99.0.100 tcp dport 80 ether saddr != @forwarders meta mark set 0x4c56"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("type route hook output"), "{table}");
+    // MASTER: the VIP leaves lo and goes on eth0, the host's sysctls come back, no record
+    let seen = lab.wait_for(Duration::from_secs(10), || {
+        lab.has_addr("dir1", "10.99.0.100") && !on_lo(&lab).contains("10.99.0.100")
+    });
+    assert!(seen.is_some(), "{}", lab.log("dir1", "lvsd"));
+    let seen = lab.wait_for(Duration::from_secs(2), || !state.exists());
+    assert!(seen.is_some(), "{:?}", std::fs::read_to_string(&state));
+    assert_eq!(sysctls(&lab), before);
+    // SIGTERM: still a real server (VIP back on lo, recorded), the guard's table is gone
+    lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
+    assert!(lab.wait_exit(pid, Duration::from_secs(10)).is_some());
+    assert!(
+        on_lo(&lab).contains("10.99.0.100/32"),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+    assert!(
+        lab.sh("dir1", "ip -o -4 addr show dev eth0")
+            .find("10.99.0.100")
+            .is_none(),
+        "{}",
+        lab.sh("dir1", "ip -o addr")
+    );
+    assert!(nft(&lab).contains("No such file"), "{}", nft(&lab));
+    assert_eq!(sysctls(&lab), "1 2 1 2");
+    // `lvsd realserver down` with the same state file restores the host exactly
+    let st = state.display().to_string();
+    let o = lab.exec(
+        "dir1",
+        &[&lvsd_bin(), "realserver", "down", "--state-file", &st],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!on_lo(&lab).contains("10.99.0.100"));
+    assert_eq!(sysctls(&lab), before);
+    assert!(!state.exists());
 }

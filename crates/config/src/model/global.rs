@@ -48,6 +48,12 @@ pub struct GlobalDefs {
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: Option<String>,
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// lvsd extension `colocated_directors guard|master_only|off` (issue 8): how a director
+    /// that is also a real server of its own virtual service avoids balancing twice.
+    pub colocated_directors: ColocatedMode,
+    /// lvsd extension `colocated_on_stop real_server|remove`: on stop, a colocated node keeps
+    /// the VIP on `lo` and goes on serving as a real server (default), or removes it.
+    pub colocated_on_stop_remove: bool,
     pub script_user: Option<String>,
     pub script_group: Option<String>,
     pub enable_script_security: bool,
@@ -104,6 +110,8 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             lvs_flush_on_stop: None,
             lvs_sync_daemon: None,
+            colocated_directors: ColocatedMode::Guard,
+            colocated_on_stop_remove: false,
             script_user: None,
             script_group: None,
             enable_script_security: false,
@@ -177,4 +185,20 @@ pub struct LvsSyncDaemon {
 pub struct Fifo {
     pub path: String,
     pub script: Option<Script>,
+}
+
+/// How colocated directors (directors that are also real servers of their own virtual
+/// service) are kept from balancing a connection twice. See docs/colocated.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColocatedMode {
+    /// The service is in IPVS only while the VRRP instance holding the VIP is MASTER, and
+    /// lvsd's nftables table keeps packets forwarded by another director from being balanced
+    /// again (also after a crash and in split brain). The default.
+    Guard,
+    /// The service is in IPVS only while MASTER; no nftables rules.
+    MasterOnly,
+    /// keepalived's behaviour: the service is loaded on every director, the VIP is not put on
+    /// `lo` (the user's own rules, if any, avoid the loop).
+    Off,
 }

@@ -1,6 +1,6 @@
 use super::{walk, Item};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Fifo, GarpSettings, GlobalDefs, LvsSyncDaemon, SmtpServer};
+use crate::model::{ColocatedMode, Fifo, GarpSettings, GlobalDefs, LvsSyncDaemon, SmtpServer};
 use crate::schema::BlockKind;
 use crate::tree::Node;
 
@@ -89,6 +89,20 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                 }
             }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = it.flag(),
+            "colocated_directors" => {
+                if let Some(v) = it.choice(&["guard", "master_only", "off"]) {
+                    g.colocated_directors = match v {
+                        "master_only" => ColocatedMode::MasterOnly,
+                        "off" => ColocatedMode::Off,
+                        _ => ColocatedMode::Guard,
+                    };
+                }
+            }
+            "colocated_on_stop" => {
+                if let Some(v) = it.choice(&["real_server", "remove"]) {
+                    g.colocated_on_stop_remove = v == "remove";
+                }
+            }
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = it.flag(),
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
                 let v = interval_allowing_zero(it);

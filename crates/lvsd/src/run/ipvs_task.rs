@@ -5,6 +5,7 @@
 //! The real servers' health comes from the health task (the checkers): the desired table is
 //! always computed from a configuration and the health of that same configuration.
 
+use super::guard;
 use super::plan::Plan;
 use lvsd_check::health::Health;
 use lvsd_ipvs::netlink::{IpvsSocket, Op};
@@ -37,6 +38,9 @@ pub enum IpvsInput {
 }
 
 /// Counters shown by `status`.
+/// How often the guard looks for new real-server MACs in the neighbour table.
+const GUARD_SCAN: Duration = Duration::from_secs(2);
+
 #[derive(Default)]
 pub struct IpvsCounters {
     pub repairs: AtomicU64,
@@ -44,7 +48,8 @@ pub struct IpvsCounters {
 }
 
 struct Task {
-    sock: IpvsSocket,
+    /// None when the kernel has no IPVS: VRRP, the real-server role and the guard still run.
+    sock: Option<IpvsSocket>,
     plan: Plan,
     health: Health,
     want: Table,
@@ -59,6 +64,16 @@ struct Task {
     /// The runtime (for rtnetlink) and a netlink handle, for the real-server role.
     rt: tokio::runtime::Handle,
     nl: Option<lvsd_netif::Netlink>,
+    /// Where the real-server role is recorded (shared with `lvsd realserver`).
+    state_file: std::path::PathBuf,
+    /// The colocated guard (guard.rs): guarded services and their marks, the real servers
+    /// whose MACs mean "forwarded by a director", the MACs learnt, whether nft has the table.
+    marks: guard::Marks,
+    forwarder_ips: BTreeSet<std::net::IpAddr>,
+    forwarders: BTreeSet<[u8; 6]>,
+    guard_installed: Option<(guard::Marks, BTreeSet<[u8; 6]>)>,
+    next_scan: std::time::Instant,
+    guard_errors: super::ratelimit::RateLimit,
 }
 
 /// Starts the task if the configuration has virtual servers; returns its input channel.
@@ -67,6 +82,7 @@ pub fn spawn(
     health: Health,
     interval: Duration,
     counters: Arc<IpvsCounters>,
+    state_file: std::path::PathBuf,
 ) -> Option<(
     mpsc::UnboundedSender<IpvsInput>,
     tokio::task::JoinHandle<()>,
@@ -79,10 +95,10 @@ pub fn spawn(
     let rt = tokio::runtime::Handle::current();
     let h = tokio::task::spawn_blocking(move || {
         let sock = match IpvsSocket::open() {
-            Ok(s) => s,
+            Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!("IPVS: {e}; virtual servers are not programmed (VRRP runs on)");
-                return;
+                None
             }
         };
         let mut t = Task {
@@ -100,8 +116,16 @@ pub fn spawn(
                 lvsd_netif::Netlink::new().ok()
             },
             rt,
+            state_file,
+            marks: guard::Marks::new(),
+            forwarder_ips: BTreeSet::new(),
+            forwarders: BTreeSet::new(),
+            guard_installed: None,
+            next_scan: std::time::Instant::now(),
+            guard_errors: super::ratelimit::RateLimit::new(Duration::from_secs(60)),
         };
         t.colocated = super::colocated::find(&t.plan.config);
+        t.plan_guard();
         t.start();
         loop {
             // Wait for an input or the next drift check.
@@ -118,15 +142,23 @@ pub fn spawn(
                     if std::time::Instant::now() >= deadline {
                         break None;
                     }
+                    if !t.marks.is_empty() && std::time::Instant::now() >= t.next_scan {
+                        t.guard_scan();
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
             };
             match input {
+                None if t.sock.is_none() => {}
                 None => t.reconcile("drift check"),
                 Some(IpvsInput::Reload(p, h)) => t.reload(*p, *h),
                 Some(IpvsInput::Health(h)) => t.health_changed(*h),
                 Some(IpvsInput::Table(reply)) => {
-                    let _ = reply.send(t.sock.table().ok());
+                    let mut table = t.sock.as_mut().and_then(|s| s.table().ok());
+                    if let Some(table) = &mut table {
+                        guard::unkey(table, &t.marks);
+                    }
+                    let _ = reply.send(table);
                 }
                 Some(IpvsInput::Preview(p, h, reply)) => {
                     let _ = reply.send(t.preview(&p, &h));
@@ -144,9 +176,17 @@ pub fn spawn(
 
 impl Task {
     fn start(&mut self) {
+        // the guard's table first: a fwmark service without its marks balances nothing
+        if !self.marks.is_empty() {
+            self.guard_scan();
+        }
+        let Some(sock) = self.sock.as_mut() else {
+            self.roles();
+            return;
+        };
         let g = &self.plan.config.global;
         if g.lvs_flush {
-            match self.sock.flush() {
+            match sock.flush() {
                 Ok(()) => tracing::info!("IPVS: table flushed (lvs_flush)"),
                 Err(e) => tracing::error!("IPVS: flush: {e}"),
             }
@@ -158,7 +198,7 @@ impl Task {
                 tcp_fin: t.tcpfin.unwrap_or(0),
                 udp: t.udp.unwrap_or(0),
             };
-            if let Err(e) = self.sock.set_timeouts(&timeouts) {
+            if let Err(e) = sock.set_timeouts(&timeouts) {
                 tracing::error!("IPVS: lvs_timeouts: {e}");
             }
         }
@@ -184,11 +224,115 @@ impl Task {
         }
         self.managed.extend(self.want.keys().copied());
         self.drop_colocated_unless_master();
+        // guarded services go in as fwmark services once lvsd's nft table is there
+        if let Some((marks, _)) = &self.guard_installed {
+            guard::rekey(&mut self.want, marks);
+            self.managed.extend(self.want.keys().copied());
+        }
+    }
+
+    /// Which services the guard covers (colocated, an instance holding the VIP, mode
+    /// `guard`) and the real servers whose MACs mean "forwarded by a director".
+    fn plan_guard(&mut self) {
+        let cfg = self.plan.config.clone();
+        let mut keys = BTreeSet::new();
+        let mut ips = BTreeSet::new();
+        if cfg.global.colocated_directors == lvsd_config::model::ColocatedMode::Guard {
+            for c in &self.colocated {
+                if c.instance.is_none() {
+                    continue;
+                }
+                if let Ok(ks) = desired::service_keys(&cfg, c.vs) {
+                    keys.extend(
+                        ks.into_iter()
+                            .filter(|k| matches!(k, ServiceKey::Addr { .. })),
+                    );
+                }
+                let vs = &cfg.virtual_servers[c.vs];
+                for (ri, r) in vs.real_servers.iter().enumerate() {
+                    if !c.real_servers.contains(&ri) {
+                        ips.insert(r.ip);
+                    }
+                }
+                if let Some(i) = cfg
+                    .instances
+                    .iter()
+                    .find(|i| c.instance.as_deref() == Some(&i.name))
+                {
+                    ips.extend(i.unicast_peers.iter().map(|p| p.addr));
+                }
+            }
+        }
+        self.marks = guard::assign(&keys);
+        self.forwarder_ips = ips;
+        self.next_scan = std::time::Instant::now();
+    }
+
+    /// Learns the forwarders' MACs and (re)installs lvsd's nft table when they or the
+    /// guarded services changed. The first successful install switches the guarded services
+    /// to their fwmark form.
+    fn guard_scan(&mut self) {
+        self.next_scan = std::time::Instant::now() + GUARD_SCAN;
+        if let Some(nl) = &self.nl {
+            match self.rt.block_on(nl.neighbours()) {
+                Ok(n) => {
+                    if guard::learn(&mut self.forwarders, &self.forwarder_ips, &n) {
+                        tracing::info!(
+                            "colocated guard: {} real-server MAC(s) known ({} address(es) to learn)",
+                            self.forwarders.len(),
+                            self.forwarder_ips.len()
+                        );
+                    }
+                }
+                Err(e) => {
+                    if self
+                        .guard_errors
+                        .allow(None, "colocated guard: neighbour table")
+                    {
+                        tracing::warn!("colocated guard: reading the neighbour table: {e}");
+                    }
+                }
+            }
+        }
+        let wanted = (self.marks.clone(), self.forwarders.clone());
+        if self.guard_installed.as_ref() == Some(&wanted) {
+            return;
+        }
+        match guard::install(&wanted.0, &wanted.1) {
+            Ok(()) => {
+                let first = self.guard_installed.as_ref().map(|(m, _)| m) != Some(&wanted.0);
+                tracing::info!(
+                    "colocated guard: nft table inet {} installed ({} service(s), {} forwarder MAC(s))",
+                    guard::TABLE,
+                    wanted.0.len(),
+                    wanted.1.len()
+                );
+                self.guard_installed = Some(wanted);
+                if first && self.sock.is_some() {
+                    let before = std::mem::take(&mut self.want);
+                    self.load_desired();
+                    let ops = reconcile::diff(&self.want, &before, &self.managed);
+                    if !ops.is_empty() {
+                        self.apply(&ops, "colocated guard");
+                    }
+                }
+            }
+            Err(e) => {
+                if self.guard_errors.allow(None, "colocated guard: nft") {
+                    tracing::error!(
+                        "colocated guard: {e}; the colocated services stay address services, in IPVS only while MASTER (no protection when a master dies with its kernel state or in split brain)"
+                    );
+                }
+            }
+        }
     }
 
     /// Makes the kernel match the desired table; counts repairs after the first pass.
     fn reconcile(&mut self, why: &str) {
-        let have = match self.sock.table() {
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
+        let have = match sock.table() {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!("IPVS: cannot read the table: {e}");
@@ -213,8 +357,11 @@ impl Task {
     }
 
     fn apply(&mut self, ops: &[Op], why: &str) {
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
         let t0 = std::time::Instant::now();
-        match self.sock.apply(ops) {
+        match sock.apply(ops) {
             Ok(n) => {
                 self.counters
                     .operations
@@ -244,6 +391,10 @@ impl Task {
         self.plan = plan;
         self.health = health;
         self.colocated = super::colocated::find(&self.plan.config);
+        self.plan_guard();
+        if !self.marks.is_empty() {
+            self.guard_scan();
+        }
         let old = std::mem::take(&mut self.want);
         self.load_desired();
         let ops = reconcile::diff(&self.want, &old, &self.managed);
@@ -260,43 +411,59 @@ impl Task {
         self.roles();
     }
 
-    /// The real-server role of every colocated service whose instance is not MASTER here
-    /// (VIP on lo), the director role of the others (VIP off lo).
-    fn roles(&mut self) {
-        let Some(nl) = &self.nl else { return };
+    /// The VIPs of the colocated services with an instance: (VIP, instance, its interface).
+    fn role_vips(&self) -> Vec<(std::net::IpAddr, String, Option<String>)> {
+        let cfg = &self.plan.config;
+        let mut out: Vec<(std::net::IpAddr, String, Option<String>)> = Vec::new();
         for c in &self.colocated {
             let Some(inst) = &c.instance else { continue };
-            let lvsd_config::model::VsKey::Addr { ip, .. } =
-                self.plan.config.virtual_servers[c.vs].key
-            else {
+            let lvsd_config::model::VsKey::Addr { ip, .. } = cfg.virtual_servers[c.vs].key else {
                 continue;
             };
-            let master = self.states.get(inst) == Some(&State::Master);
-            let iface = self
-                .plan
-                .config
+            if out.iter().any(|(v, _, _)| *v == ip) {
+                continue;
+            }
+            let iface = cfg
                 .instances
                 .iter()
                 .find(|i| &i.name == inst)
-                .and_then(|i| i.interface.clone())
-                .unwrap_or_default();
+                .and_then(|i| i.interface.clone());
+            out.push((ip, inst.clone(), iface));
+        }
+        out
+    }
+
+    /// The real-server role of every colocated service whose instance is not MASTER here
+    /// (VIP on lo, recorded in the state file as `lvsd realserver up` does), the director
+    /// role of the others (the VIP lvsd put on lo leaves it; one the user put there stays).
+    fn roles(&mut self) {
+        let Some(nl) = &self.nl else { return };
+        for (ip, inst, iface) in self.role_vips() {
+            let master = self.states.get(&inst) == Some(&State::Master);
             let r = if master {
-                self.rt.block_on(super::colocated::director(nl, ip))
-            } else {
                 self.rt
-                    .block_on(super::colocated::real_server(nl, ip, &iface))
+                    .block_on(crate::realserver::role_down(nl, ip, &self.state_file))
+            } else {
+                self.rt.block_on(crate::realserver::role_up(
+                    nl,
+                    ip,
+                    super::colocated::LABEL,
+                    iface.as_deref(),
+                    &self.state_file,
+                ))
             };
             match r {
-                Ok(true) => tracing::info!(
-                    "{ip}: {} ({inst} is {})",
+                Ok(lines) if !lines.is_empty() => tracing::info!(
+                    "{ip}: {} ({inst} is {}): {}",
                     if master {
-                        "off lo: this node is the director"
+                        "the director role"
                     } else {
-                        "on lo: this node serves as a real server"
+                        "serving as a real server"
                     },
-                    if master { "MASTER" } else { "not MASTER" }
+                    if master { "MASTER" } else { "not MASTER" },
+                    lines.join("; ")
                 ),
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => tracing::error!("{ip}: real-server role ({inst}): {e}"),
             }
         }
@@ -363,8 +530,11 @@ impl Task {
         let Some(sd) = self.plan.config.global.lvs_sync_daemon.clone() else {
             return;
         };
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
         if let Some(old) = self.sync.take() {
-            if let Err(e) = self.sock.del_daemon(old) {
+            if let Err(e) = sock.del_daemon(old) {
                 tracing::warn!("IPVS: stopping the sync daemon: {e}");
             }
         }
@@ -378,7 +548,7 @@ impl Task {
                 mcast_port: sd.port,
                 mcast_ttl: sd.ttl,
             };
-            match self.sock.add_daemon(&d) {
+            match sock.add_daemon(&d) {
                 Ok(()) => {
                     tracing::info!("IPVS: sync daemon {state:?} on {}", sd.interface);
                     self.sync = Some(state);
@@ -390,16 +560,58 @@ impl Task {
 
     fn stop(&mut self) {
         self.set_sync(None);
+        self.stop_services();
+        if self.guard_installed.take().is_some() {
+            match guard::remove() {
+                Ok(()) => {
+                    tracing::info!("colocated guard: nft table inet {} removed", guard::TABLE)
+                }
+                Err(e) => tracing::error!(
+                    "colocated guard: removing nft table inet {}: {e}",
+                    guard::TABLE
+                ),
+            }
+        }
+        self.stop_roles();
+    }
+
+    /// On stop a colocated node stays a real server (VIP on lo) unless `colocated_on_stop
+    /// remove`: then what lvsd recorded is undone, as `lvsd realserver down` would.
+    fn stop_roles(&mut self) {
+        let Some(nl) = &self.nl else { return };
+        let remove = self.plan.config.global.colocated_on_stop_remove;
+        for (ip, inst, _) in self.role_vips() {
+            let r = if remove {
+                self.rt
+                    .block_on(crate::realserver::role_down(nl, ip, &self.state_file))
+            } else {
+                Ok(Vec::new())
+            };
+            match r {
+                Ok(lines) => {
+                    for l in lines {
+                        tracing::info!("{ip} ({inst}, stop, colocated_on_stop remove): {l}");
+                    }
+                }
+                Err(e) => tracing::error!("{ip}: leaving the real-server role ({inst}): {e}"),
+            }
+        }
+    }
+
+    fn stop_services(&mut self) {
+        let Some(sock) = self.sock.as_mut() else {
+            return;
+        };
         match self.plan.config.global.lvs_flush_on_stop.as_deref() {
             Some(v) if v.eq_ignore_ascii_case("ALL") => {
-                if let Err(e) = self.sock.flush() {
+                if let Err(e) = sock.flush() {
                     tracing::error!("IPVS: lvs_flush_on_stop: {e}");
                 }
             }
             // VS, and keepalived's default: remove what lvsd declared and is still there (a
             // colocated service a handback removed a moment ago is not)
             other => {
-                let have = self.sock.table().ok();
+                let have = sock.table().ok();
                 let ops: Vec<Op> = self
                     .managed
                     .iter()

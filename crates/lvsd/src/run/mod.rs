@@ -8,6 +8,7 @@ mod checks;
 mod colocated;
 mod control;
 mod engine;
+mod guard;
 mod health_task;
 mod ipvs_task;
 mod plan;
@@ -39,6 +40,14 @@ pub struct RunArgs {
     /// How often the IPVS table is compared with the configuration (drift repair).
     #[arg(long, default_value = "5", value_name = "SECONDS")]
     drift_interval: f64,
+    /// Where a colocated node records the real-server role it takes (VIP on lo, ARP
+    /// sysctls): the same file as `lvsd realserver up|down`, so `down` undoes it.
+    #[arg(
+        long = "realserver-state",
+        value_name = "PATH",
+        default_value = "/run/lvsd/realserver.json"
+    )]
+    realserver_state: PathBuf,
     /// How long STOP notify scripts may run at shutdown.
     #[arg(long, default_value = "5", value_name = "SECONDS")]
     stop_timeout: f64,
@@ -144,6 +153,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         lvsd_check::health::Health::new(&plan.config),
         Duration::from_secs_f64(args.drift_interval.max(0.1)),
         counters.clone(),
+        args.realserver_state.clone(),
     );
     let ipvs_tx = ipvs.as_ref().map(|(tx, _)| tx.clone());
     let (health_tx, health_rx) = tokio::sync::mpsc::unbounded_channel();

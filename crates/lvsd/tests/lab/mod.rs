@@ -186,9 +186,24 @@ impl Lab {
     pub fn lvsd(&mut self, node: &str, conf: &str) -> u32 {
         let path = self.write(&format!("{node}.conf"), conf);
         let sock = self.dir.join(format!("{node}.sock"));
+        let state = self.dir.join(format!("{node}.realserver.json"));
         let bin = lvsd_bin();
         let (p, s) = (path.display().to_string(), sock.display().to_string());
-        self.spawn(node, "lvsd", &[&bin, "run", "-f", &p, "--socket", &s])
+        let st = state.display().to_string();
+        self.spawn(
+            node,
+            "lvsd",
+            &[
+                &bin,
+                "run",
+                "-f",
+                &p,
+                "--socket",
+                &s,
+                "--realserver-state",
+                &st,
+            ],
+        )
     }
 
     /// keepalived 2.2.7, VRRP only, foreground, in a node; returns the PID of its parent.
