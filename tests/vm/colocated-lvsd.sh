@@ -4,9 +4,8 @@
 # iptables, no notify scripts): colocated-lvsd/dir1.conf (priority 100), dir2.conf (90).
 # Run it with
 #   scripts/vm/ipvs-vm.sh --timeout 600 -x target/release/lvsd -c tests/vm:vm 'bash vm/colocated-lvsd.sh'
-# usage: colocated-lvsd.sh [--requests N] [--verbose] [--strict]   (N requests per round,
-#        default 60; --verbose prints both directors' logs at the end; --strict: a loop after
-#        step 5's kill -9 is a FAIL, otherwise a note)
+# usage: colocated-lvsd.sh [--requests N] [--verbose]   (N requests per round, default 60;
+#        --verbose prints both directors' logs at the end)
 #
 # Lab (one bridge, namespaces, every host's port eth0):
 #   cl-c   client 10.90.0.50/24; each round adds six fresh source addresses (10.90.0.B..B+5);
@@ -26,21 +25,36 @@
 #      server (requests balanced to 10.90.0.1 succeed); a round: no loop
 #   4. dir1's lvsd restarted: preemption back to dir1 (VIP on dir1's eth0, dir2's service gone,
 #      VIP back on dir2's lo); the probe through the handback; a round: no loop
+#   1-4 also: the service is the guard's fwmark service (mark in 0x4c560000-0x4c56ffff), lvsd's
+#      nft table inet lvsd in each director knows the other directors' and rs3's MACs
 #   5. kill -9 of dir1's lvsd: requests answered again after the takeover (bound 5 s after dir2
 #      holds the VIP); a probe through it; a round afterwards: dir1's kernel keeps what the
-#      killed daemon left (VIP on eth0, the service), both balance: a loop there is a note
-#      (a FAIL with --strict)
+#      killed daemon left (VIP on eth0, the fwmark service, the nft table), and still no loop:
+#      what dir2 forwards comes from a real server's MAC and is delivered locally
+#   6. split brain: dir1's lvsd restarted (preemption back); dir2 stops hearing VRRP (an nft
+#      drop of protocol 112 in dir2, a table of this script): both MASTER with the VIP on eth0
+#      and the service; a round through each director (client's ARP entry pinned): no loop;
+#      healed: dir2 BACKUP again
+#   7. the loop exists without lvsd's mechanism: both restarted with `colocated_directors off`
+#      (keepalived's behaviour: the service on both) and the VIP on both lo (left by the SIGTERM
+#      of step 7's stop, as seed 000's scripts would leave it): a round fails requests and shows
+#      connections in both directors' tables
+#   8. seed 002's own setup still runs: the VIP on lo by hand (label lo:0, as its step 3), a
+#      `virtual_server fwmark 2` on 3306 (TCP responders on 3306 in dir1, dir2, rs3) with the
+#      user's own nft mark rules (a mark unless from the peer's MAC) next to the plain port-80
+#      service: `lvsd check` says the user's marks win; rounds on 80 and 3306 without a loop;
+#      SIGTERM of dir1: dir2 takes over, rounds on 80 and 3306 without a loop, and the user's
+#      lo:0 VIP is never removed by lvsd
 # Closing line "colocated-lvsd: N passed, N failed"; exit status 1 on failures. Every process
 # started here is killed by PID (with its descendants), the namespaces deleted, on any exit.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-N=60 VERBOSE=0 STRICT=0
+N=60 VERBOSE=0
 while [ $# -gt 0 ]; do
   case $1 in
     --requests) N=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
-    --strict) STRICT=1; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "colocated-lvsd: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -52,6 +66,7 @@ PER_SRC=$(( (N + 5) / 6 )) N=$(( 6 * ((N + 5) / 6) ))
 ADVERT_INT=1
 FAILOVER_BOUND=$(( 3 * ADVERT_INT + 1 + 5 ))   # master down interval + skew + margin
 CONF1=$HERE/colocated-lvsd/dir1.conf CONF2=$HERE/colocated-lvsd/dir2.conf
+CONF_DIR=$HERE/colocated-lvsd
 D1PID="" D2PID=""
 ROLE_MASTER="director (also a real server)" ROLE_BACKUP="real server"
 
@@ -119,12 +134,12 @@ lab_up() {
 }
 
 # --- the directors ---
-director_start() { # 1|2
-  local d=d$1 conf=$CONF1
-  [ "$1" = 2 ] && conf=$CONF2
+director_start() { # 1|2 [CONF-SUFFIX]: lvsd run with colocated-lvsd/dirN[SUFFIX].conf
+  local d=d$1 conf=$CONF_DIR/dir$1${2:-}.conf
   # (a restart appends to the same log, after a marker line)
-  echo "=== lvsd run started $(date +%T)" >> "$TEST_TMP/$d.log"
-  bg_start $P$d ./lvsd run -f "$conf" --socket "$TEST_TMP/$d.sock" --drift-interval 2 >> "$TEST_TMP/$d.log" 2>&1
+  echo "=== lvsd run -f $(basename "$conf") started $(date +%T)" >> "$TEST_TMP/$d.log"
+  bg_start $P$d ./lvsd run -f "$conf" --socket "$TEST_TMP/$d.sock" --drift-interval 2 \
+    --realserver-state "$TEST_TMP/$d.rs.json" >> "$TEST_TMP/$d.log" 2>&1
   [ "$1" = 1 ] && D1PID=$! || D2PID=$!
 }
 log_tail() { # d1|d2 [N]
@@ -142,12 +157,14 @@ vip_where() { # d1|d2 -> e.g. "eth0:10.90.0.100/24 lo:10.90.0.100/32(lo:lvsd)"
       for (i = 5; i <= NF; i++) { x = $i; sub(/\\$/, "", x); if (x ~ /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$/) l = x }
       printf "%s:%s%s ", $2, $4, (l != "" ? "(" l ")" : "") }' | sed 's/ $//'
 }
-table_of() { # d1|d2 -> "VIP:PORT>" and "VIP:PORT>RIP:PORT", sorted
+table_of() { # d1|d2 -> "SVC>" and "SVC>RIP:PORT", sorted; SVC is VIP:PORT, FWMn for a
+  # fwmark service, G for one in the range of lvsd's colocated guard (0x4c560000-0x4c56ffff)
   nsx $P$1 ipvsadm -Ln 2>/dev/null | awk '
-    /^(TCP|UDP|SCTP|FWM) / { s = $2; print s ">"; next }
+    /^FWM / { s = ($2 >= 1280704512 && $2 < 1280770048) ? "G" : "FWM" $2; print s ">"; next }
+    /^(TCP|UDP|SCTP) / { s = $2; print s ">"; next }
     /->/ && $2 != "RemoteAddress:Port" && s != "" { print s ">" $2 }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
-FULL="$VIP:80> $VIP:80>$D1:80 $VIP:80>$D2:80 $VIP:80>$R3:80"
+FULL="G> G>$D1:80 G>$D2:80 G>$R3:80"
 is_table() { [ "$(table_of "$1")" = "$2" ]; }
 sysctls_of() { # d1|d2 -> "all a/b eth0 a/b" (arp_ignore/arp_announce)
   nsx $P$1 busybox sh -c 'for i in all eth0; do printf "%s %s/%s " $i $(cat /proc/sys/net/ipv4/conf/$i/arp_ignore) $(cat /proc/sys/net/ipv4/conf/$i/arp_announce); done' | sed 's/ $//'
@@ -169,14 +186,14 @@ state_line() { # one line: where the VIP is, the tables, the roles
 
 # --- a round: N requests from 10.90.0.BASE..BASE+5 (BASE a multiple of 10 plus 1, 51..91, 111..) ---
 R_OK=0 R_FAIL=0 R_D1=0 R_D2=0 R_R3=0 R_S1=0 R_S2=0 R_TWICE=0 R_BOTH=0 R_MS=0
-round() { # NAME BASE
-  local name=$1 base=$2 srcs="" i s1 s2 res t d
+round() { # NAME BASE [PORT]
+  local name=$1 base=$2 port=${3:-80} srcs="" i s1 s2 res t d
   for i in 0 1 2 3 4 5; do srcs+="10.90.0.$((base + i)) "; ip -n ${P}c addr add "10.90.0.$((base + i))/24" dev eth0 2>/dev/null; done
   s1=$(sched_of d1) s2=$(sched_of d2)
   t=$EPOCHREALTIME
   res=$(nsx ${P}c busybox sh -c "for s in $srcs; do
       ip route replace $VIP/32 dev eth0 src \$s || { echo FAIL; continue; }
-      for j in \$(seq $PER_SRC); do timeout 3 wget -q -O - http://$VIP/ 2>/dev/null || echo FAIL; done
+      for j in \$(seq $PER_SRC); do timeout 3 wget -q -O - http://$VIP:$port/ 2>/dev/null || echo FAIL; done
     done")
   R_MS=$(ms_since "$t")
   sleep 1.5   # looping packets die out; the directors' counters catch up
@@ -189,7 +206,7 @@ round() { # NAME BASE
   conns d1 "$pfx" > "$TEST_TMP/$name.d1"; conns d2 "$pfx" > "$TEST_TMP/$name.d2"
   # client connections (source ip:port) present in both directors' tables
   R_BOTH=$(cut -d' ' -f1 "$TEST_TMP/$name.d1" "$TEST_TMP/$name.d2" | sort | uniq -d | wc -l)
-  note "$name: $N requests in $(secs "$R_MS"): ok $R_OK (dir1 $R_D1, dir2 $R_D2, rs3 $R_R3), failed $R_FAIL; scheduled: dir1 $R_S1, dir2 $R_S2; in both -Lnc: $R_BOTH"
+  note "$name: $N requests to port $port in $(secs "$R_MS"): ok $R_OK (dir1 $R_D1, dir2 $R_D2, rs3 $R_R3), failed $R_FAIL; scheduled: dir1 $R_S1, dir2 $R_S2; in both -Lnc: $R_BOTH"
   for d in d1 d2; do
     note "  $d -Lnc by destination: $(cut -d' ' -f2 "$TEST_TMP/$name.$d" | sort | uniq -c | awk '{ printf "%s %s; ", $2, $1 }')"
   done
@@ -365,16 +382,140 @@ else
   fail "5 takeover: $FAILOVER_BOUND s after the kill -9: $(state_line); probe: $P_SUMMARY"; log_tail d2
 fi
 round R5 81
-# dir1's kernel keeps what the killed daemon left (the VIP on eth0, the service): both nodes
-# balance, as in split brain. Issue 8's tests ask only that requests succeed again after a
-# kill -9, so a loop here is reported, and a FAIL only with --strict
-# (known-failures: colocated-lvsd 5-kill9-no-loop)
-if [ "$R_FAIL" = 0 ] && [ "$R_TWICE" = 0 ] && [ "$R_BOTH" = 0 ]; then
-  pass "5 traffic after the kill -9: $R_OK/$N ok, none balanced twice (scheduled dir1 $R_S1, dir2 $R_S2)"
-elif [ $STRICT = 1 ]; then
-  check_fail colocated-lvsd 5-kill9-no-loop "traffic after the kill -9 loops (dir1's kernel keeps the VIP on eth0 and the service): ok $R_OK/$N, failed $R_FAIL, balanced twice $R_TWICE, in both -Lnc $R_BOTH"
+# dir1's kernel keeps what the killed daemon left (the VIP on eth0, the fwmark service, the nft
+# table): what dir2 forwards to it comes from dir2's MAC, is not marked, is delivered locally
+no_loop "5 traffic after the kill -9 (dir1's kernel keeps VIP [$(vip_where d1)], table [$(table_of d1)])"
+
+# --- 6. split brain ---------------------------------------------------------------------------
+T=$EPOCHREALTIME
+director_start 1
+if wait_for 30 handed_back; then
+  pass "6 dir1's lvsd restarted after the kill -9: MASTER again, dir2 a real server, $(secs "$(ms_since "$T")") after the start"
 else
-  note "LOOP after the kill -9 (not a FAIL without --strict): dir1's kernel keeps the VIP on eth0 and the service the killed lvsd left; ok $R_OK/$N, failed $R_FAIL, scheduled dir1 $R_S1 dir2 $R_S2 (balanced twice $R_TWICE), in both -Lnc $R_BOTH"
+  fail "6 restart after the kill -9: 30 s later: $(state_line)"; log_tail d1; log_tail d2
+fi
+# dir2 stops hearing dir1's adverts (the data path stays): both become MASTER
+nsx ${P}d2 nft -f - <<'NFT'
+table inet splitbrain {
+  chain in {
+    type filter hook prerouting priority raw; policy accept;
+    ip protocol 112 drop
+  }
+}
+NFT
+both_master() { vip_on d1 eth0 && vip_on d2 eth0 && is_table d1 "$FULL" && is_table d2 "$FULL"; }
+if wait_for "$FAILOVER_BOUND" both_master; then
+  pass "6 split brain: both directors MASTER with the VIP on eth0 and the service ($(secs "$WAITED"))"
+else
+  fail "6 split brain: $(state_line)"; log_tail d2
+fi
+nsx ${P}d1 nft list table inet lvsd > "$TEST_TMP/nft.d1" 2>&1
+nsx ${P}d2 nft list table inet lvsd > "$TEST_TMP/nft.d2" 2>&1
+if grep -qi "$MAC2" "$TEST_TMP/nft.d1" && grep -qi "$MAC1" "$TEST_TMP/nft.d2"; then
+  pass "6 each director's guard knows the other's MAC: $(grep -o 'elements = {[^}]*' "$TEST_TMP/nft.d1" | tr -d '\n\t') / $(grep -o 'elements = {[^}]*' "$TEST_TMP/nft.d2" | tr -d '\n\t')"
+else
+  fail "6 guard tables:"; sed 's/^/    d1| /' "$TEST_TMP/nft.d1"; sed 's/^/    d2| /' "$TEST_TMP/nft.d2"
+fi
+ip -n ${P}c neigh replace $VIP lladdr $MAC2 dev eth0 nud permanent
+round R6a 91
+no_loop "6 split brain, client reaching dir2"
+ip -n ${P}c neigh replace $VIP lladdr $MAC1 dev eth0 nud permanent
+round R6b 111
+no_loop "6 split brain, client reaching dir1"
+ip -n ${P}c neigh del $VIP dev eth0 2>/dev/null
+nsx ${P}d2 nft delete table inet splitbrain
+if wait_for 15 handed_back; then
+  pass "6 healed: dir2 a real server again (VIP on lo, no service) $(secs "$WAITED") after VRRP came back"
+else
+  fail "6 healed: 15 s after VRRP came back: $(state_line)"
+fi
+
+# --- 7. the loop without lvsd's mechanism -----------------------------------------------------
+stop_directors() {
+  local p
+  for p in "$D1PID" "$D2PID"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "$D1PID" "$D2PID"; do wait_for 20 gone "$p"; wait "$p" 2>/dev/null; done
+}
+stop_directors
+if vip_on d1 lo && vip_on d2 lo && ! vip_on d1 eth0 && ! vip_on d2 eth0 && [ -z "$(table_of d1)$(table_of d2)" ]; then
+  pass "7 both lvsd stopped (SIGTERM): both directors stay real servers (VIP on lo), no service, no guard table ($(nsx ${P}d1 nft list tables | tr '\n' ' '))"
+else
+  fail "7 after SIGTERM of both: $(state_line)"
+fi
+director_start 1 -off
+director_start 2 -off
+OFFTABLE="$VIP:80> $VIP:80>$D1:80 $VIP:80>$D2:80 $VIP:80>$R3:80"
+off_up() { vip_on d1 eth0 && is_table d1 "$OFFTABLE" && is_table d2 "$OFFTABLE"; }
+if wait_for 30 off_up; then
+  note "colocated_directors off: the address service on both directors, dir1 MASTER ($(secs "$WAITED"))"
+  round R7 121
+  if [ "$R_FAIL" -gt 0 ] && [ "$R_BOTH" -gt 0 ]; then
+    pass "7 the loop exists without lvsd's mechanism: failed $R_FAIL/$N, $R_BOTH connections in both directors' -Lnc (scheduled dir1 $R_S1, dir2 $R_S2)"
+  else
+    fail "7 no loop seen with colocated_directors off: ok $R_OK/$N, failed $R_FAIL, in both -Lnc $R_BOTH, scheduled dir1 $R_S1 dir2 $R_S2"
+  fi
+else
+  fail "7 colocated_directors off: 30 s after the start: $(state_line)"; log_tail d1; log_tail d2
+fi
+stop_directors
+
+# --- 8. seed 002's own setup: fwmark 2 on 3306, the user's marks, the VIP on lo by hand -----
+for d in d1 d2; do
+  nsx $P$d ./lvsd realserver down --state-file "$TEST_TMP/$d.rs.json" > /dev/null 2>&1
+  ip -n $P$d addr add $VIP/32 dev lo label lo:0
+  nsx $P$d busybox sh -c 'for i in all eth0; do echo 1 > /proc/sys/net/ipv4/conf/$i/arp_ignore; echo 2 > /proc/sys/net/ipv4/conf/$i/arp_announce; done'
+done
+# the user's mark rule (seed 002 in nftables): mark 2 unless from the other director's MAC
+user_marks() { # d1|d2 PEER-MAC
+  nsx $P$1 nft -f - <<NFT
+table ip seed002 {
+  chain pre {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr $VIP tcp dport 3306 ether saddr != $2 meta mark set 2
+  }
+}
+NFT
+}
+user_marks d1 $MAC2; user_marks d2 $MAC1
+httpd ${P}d1 dir1 3306 && httpd ${P}d2 dir2 3306 && httpd ${P}r3 rs3 3306 || fail "8 setup: httpd on 3306"
+out=$(nsx ${P}d1 ./lvsd check -f "$CONF_DIR/dir1-seed002.conf" 2>&1)
+if grep -q "your mark rules win" <<< "$out"; then
+  pass "8 lvsd check: the fwmark service's note says the user's marks win"
+else
+  fail "8 lvsd check: no \"your mark rules win\""; printf '%s\n' "$out" | sed 's/^/    /'
+fi
+T=$EPOCHREALTIME
+director_start 1 -seed002
+director_start 2 -seed002
+F3306="FWM2> FWM2>$D1:3306 FWM2>$D2:3306 FWM2>$R3:3306"
+BOTH_T=$(printf '%s\n' $FULL $F3306 | sort | tr '\n' ' ' | sed 's/ $//')
+seed_up() { vip_on d1 eth0 && is_table d1 "$BOTH_T" && is_table d2 "$F3306"; }
+if wait_for 30 seed_up; then
+  pass "8 seed 002 setup: dir1 MASTER with the guarded port-80 service and the user's fwmark 2; dir2 has only fwmark 2 ($(secs "$(ms_since "$T")"))"
+else
+  fail "8 seed 002 setup: 30 s after the start: $(state_line)"; log_tail d1; log_tail d2
+fi
+round R8a 131 80
+no_loop "8 port 80 next to seed 002's setup, dir1 master"
+round R8b 141 3306
+no_loop "8 port 3306 (fwmark 2, the user's marks), dir1 master"
+kill -TERM "$D1PID" 2>/dev/null
+wait_for 20 gone "$D1PID"; wait "$D1PID" 2>/dev/null
+seed_took() { vip_on d2 eth0 && is_table d2 "$BOTH_T"; }
+if wait_for "$FAILOVER_BOUND" seed_took; then
+  pass "8 SIGTERM of dir1: dir2 MASTER with both services ($(secs "$WAITED"))"
+else
+  fail "8 SIGTERM of dir1: $(state_line)"; log_tail d2
+fi
+round R8c 151 80
+no_loop "8 port 80 after the takeover"
+round R8d 161 3306
+no_loop "8 port 3306 after the takeover"
+lo0() { ip -n $P$1 -4 -o addr show dev lo | grep -q " $VIP/32 .*lo:0"; }
+if lo0 d1 && lo0 d2; then
+  pass "8 the user's VIP on lo:0 is still on both directors"
+else
+  fail "8 the user's lo:0 VIP: dir1 [$(vip_where d1)] dir2 [$(vip_where d2)]"
 fi
 
 summary colocated-lvsd

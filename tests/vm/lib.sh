@@ -129,10 +129,11 @@ udiff() {
 ms_since() { echo $(( (${EPOCHREALTIME/./} - ${1/./}) / 1000 )); }
 
 # httpd NS PAGE: busybox httpd in NS serving a page that says PAGE; waits until it answers
-httpd() { # NS PAGE
+httpd() { # NS PAGE [PORT]: busybox httpd answering PAGE on PORT (80)
+  local port=${3:-80}
   mkdir -p "$TEST_TMP/www-$2"; echo "$2" > "$TEST_TMP/www-$2/index.html"
-  bg_start "$1" busybox httpd -f -p 80 -h "$TEST_TMP/www-$2"
-  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0; sleep 0.1; done
+  bg_start "$1" busybox httpd -f -p "$port" -h "$TEST_TMP/www-$2"
+  for _ in $(seq 1 50); do nsx "$1" busybox wget -q -O /dev/null "http://127.0.0.1:$port/" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 
