@@ -266,7 +266,13 @@ impl Io {
                 ..
             } => self.send_advert(router, *instance, advert, *ah_seq).await,
             Action::AddAddresses { instance } => self.add_addresses(router, *instance).await,
-            Action::RemoveAddresses { instance } => self.remove_addresses(*instance).await,
+            Action::RemoveAddresses { instance } => {
+                // a colocated VIP goes on lo before it leaves the interface: no moment
+                // without it, so a connection forwarded here meanwhile is still served
+                self.colocated_to_lo(router.instance(*instance).name(), None)
+                    .await;
+                self.remove_addresses(*instance).await
+            }
             Action::SendGratuitous { instance, count } => {
                 self.gratuitous(router, *instance, *count).await
             }
@@ -553,6 +559,35 @@ impl Io {
         }
     }
 
+    /// The real-server role (issue 8) for the colocated VIPs of instance `name` (or only
+    /// `only`): VIP on lo, recorded in the realserver state file.
+    async fn colocated_to_lo(&self, name: &str, only: Option<IpAddr>) {
+        let Some(path) = super::colocated::STATE_FILE.get() else {
+            return;
+        };
+        let cfg = &self.plan.config;
+        for (ip, iface) in super::colocated::vips_of(cfg, name) {
+            if only.is_some_and(|o| o != ip) {
+                continue;
+            }
+            match crate::realserver::role_up(
+                &self.nl,
+                ip,
+                super::colocated::LABEL,
+                iface.as_deref(),
+                path,
+            )
+            .await
+            {
+                Ok(lines) if !lines.is_empty() => {
+                    tracing::info!("({name}) {ip}: serving as a real server: {}", lines.join("; "))
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("({name}) {ip}: real-server role: {e}"),
+            }
+        }
+    }
+
     /// Rules, then routes, then addresses (keepalived's order); only what this run added.
     async fn remove_addresses(&mut self, id: InstanceId) {
         let mut owned = self.owned.remove(&id).unwrap_or_default();
@@ -623,6 +658,7 @@ impl Io {
                         "({}) {}/{} on {} was left behind by an earlier run: removing it until this node is master",
                         c.name, v.addr, v.prefix_len, v.dev
                     );
+                    self.colocated_to_lo(&c.name, Some(v.addr)).await;
                     if let Err(e) = self.nl.del_address(l.index, v.addr, v.prefix_len).await {
                         tracing::error!("cannot remove {}/{}: {e}", v.addr, v.prefix_len);
                     }

@@ -23,3 +23,29 @@ pub fn find(cfg: &lvsd_config::Config) -> Vec<lvsd_config::colocated::Colocation
 
 /// The label lvsd gives a VIP it puts on `lo`.
 pub const LABEL: &str = "lo:lvsd";
+
+/// Where the real-server role is recorded (`lvsd run --realserver-state`), set once at start.
+pub static STATE_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The VIPs of the colocated address services whose VIP instance `name` holds, with the
+/// instance's interface (none with `colocated_directors off`).
+pub fn vips_of(cfg: &lvsd_config::Config, name: &str) -> Vec<(std::net::IpAddr, Option<String>)> {
+    let mut out: Vec<(std::net::IpAddr, Option<String>)> = Vec::new();
+    for c in find(cfg) {
+        if c.instance.as_deref() != Some(name) {
+            continue;
+        }
+        let lvsd_config::model::VsKey::Addr { ip, .. } = cfg.virtual_servers[c.vs].key else {
+            continue;
+        };
+        if out.iter().all(|(v, _)| *v != ip) {
+            let iface = cfg
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .and_then(|i| i.interface.clone());
+            out.push((ip, iface));
+        }
+    }
+    out
+}

@@ -414,23 +414,17 @@ impl Task {
     /// The VIPs of the colocated services with an instance: (VIP, instance, its interface).
     fn role_vips(&self) -> Vec<(std::net::IpAddr, String, Option<String>)> {
         let cfg = &self.plan.config;
-        let mut out: Vec<(std::net::IpAddr, String, Option<String>)> = Vec::new();
-        for c in &self.colocated {
-            let Some(inst) = &c.instance else { continue };
-            let lvsd_config::model::VsKey::Addr { ip, .. } = cfg.virtual_servers[c.vs].key else {
-                continue;
-            };
-            if out.iter().any(|(v, _, _)| *v == ip) {
-                continue;
-            }
-            let iface = cfg
-                .instances
-                .iter()
-                .find(|i| &i.name == inst)
-                .and_then(|i| i.interface.clone());
-            out.push((ip, inst.clone(), iface));
-        }
-        out
+        let mut names: Vec<&str> = self.colocated.iter().filter_map(|c| c.instance.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .flat_map(|n| {
+                super::colocated::vips_of(cfg, n)
+                    .into_iter()
+                    .map(move |(ip, iface)| (ip, n.to_string(), iface))
+            })
+            .collect()
     }
 
     /// The real-server role of every colocated service whose instance is not MASTER here

@@ -98,6 +98,7 @@ fn init_logging() {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
+    let _ = colocated::STATE_FILE.set(args.realserver_state.clone());
     init_logging();
     let plan = match plan::load(&args.file) {
         Ok(p) => p,
