@@ -160,3 +160,108 @@ pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ColocatedMode;
+    use crate::{load_str, LoadOptions};
+    use std::path::Path;
+
+    const BASE: &str =
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n priority 100\n \
+        virtual_ipaddress {\n 10.0.0.100/24\n }\n}\n\
+        virtual_server 10.0.0.100 80 {\n lb_kind DR\n protocol TCP\n \
+        real_server 10.0.0.1 80 {\n TCP_CHECK {\n }\n }\n \
+        real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n";
+
+    fn load(text: &str) -> Config {
+        let l = load_str(Path::new("t"), text.as_bytes(), &LoadOptions::default());
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    }
+
+    fn local(ip: IpAddr) -> bool {
+        ip == "10.0.0.1".parse::<IpAddr>().unwrap()
+    }
+
+    #[test]
+    fn the_modes_parse_and_default_to_guard() {
+        assert_eq!(load(BASE).global.colocated_directors, ColocatedMode::Guard);
+        assert!(!load(BASE).global.colocated_on_stop_remove);
+        let c = load(&format!(
+            "global_defs {{\n colocated_directors master_only\n colocated_on_stop remove\n}}\n{BASE}"
+        ));
+        assert_eq!(c.global.colocated_directors, ColocatedMode::MasterOnly);
+        assert!(c.global.colocated_on_stop_remove);
+        let c = load(&format!(
+            "global_defs {{\n colocated_directors off\n}}\n{BASE}"
+        ));
+        assert_eq!(c.global.colocated_directors, ColocatedMode::Off);
+        let l = load_str(
+            Path::new("t"),
+            b"global_defs {\n colocated_directors gaurd\n}\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            l.diagnostics.iter().any(|d| d.code == Code::InvalidValue
+                && d.hint
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("`gaurd` → `guard`")),
+            "{:?}",
+            l.diagnostics
+        );
+    }
+
+    #[test]
+    fn a_fwmark_in_the_guard_range_is_reported_only_when_the_guard_applies() {
+        let fw = |mark: u32| {
+            format!(
+                "virtual_server fwmark {mark} {{\n lb_kind DR\n real_server 10.0.0.3 80 {{\n TCP_CHECK {{\n }}\n }}\n}}\n"
+            )
+        };
+        let reserved = |text: &str| {
+            let cfg = load(text);
+            let cols = find(&cfg, &local);
+            diagnostics(&cfg, &cols)
+                .iter()
+                .filter(|d| d.code == Code::ReservedFwmark)
+                .count()
+        };
+        assert_eq!(reserved(&format!("{BASE}{}", fw(GUARD_MARK_BASE + 7))), 1);
+        assert_eq!(reserved(&format!("{BASE}{}", fw(2))), 0);
+        // not colocated here (10.0.0.1 not local): no guard, no finding
+        let cfg = load(&format!("{BASE}{}", fw(GUARD_MARK_BASE + 7)));
+        assert_eq!(diagnostics(&cfg, &find(&cfg, &|_| false)).len(), 0);
+        // master_only: no guard marks
+        assert_eq!(
+            reserved(&format!(
+                "global_defs {{\n colocated_directors master_only\n}}\n{BASE}{}",
+                fw(GUARD_MARK_BASE + 7)
+            )),
+            0
+        );
+    }
+
+    #[test]
+    fn a_users_fwmark_service_is_told_its_marks_win() {
+        let text = format!(
+            "{BASE}virtual_server fwmark 2 {{\n lb_kind DR\n real_server 10.0.0.1 3306 {{\n TCP_CHECK {{\n }}\n }}\n}}\n"
+        );
+        let cfg = load(&text);
+        let cols = find(&cfg, &local);
+        assert_eq!(cols.len(), 2);
+        assert_eq!(cols[0].instance.as_deref(), Some("VI_1"));
+        assert_eq!(cols[1].instance, None);
+        let d = diagnostics(&cfg, &cols);
+        assert_eq!(d.len(), 2);
+        assert!(
+            d[1].hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("your mark rules win"),
+            "{d:?}"
+        );
+    }
+}

@@ -206,3 +206,58 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
     assert_eq!(sysctls(&lab), before);
     assert!(!state.exists());
 }
+
+/// IPv6: the VIP on lo as a /128 (nodad, no ARP sysctls needed or touched), the guard's rule
+/// on `ip6 daddr`, a real server's MAC learnt from the NDP cache.
+#[test]
+fn ipv6_real_server_role_and_guard() {
+    need_root!();
+    let mut lab = Lab::new(&[("dir1", &["2001:db8:99::1/64"])], true);
+    lab.sh(
+        "dir1",
+        "ip -6 neigh replace 2001:db8:99::3 lladdr 02:00:00:00:00:33 dev eth0 nud permanent",
+    );
+    let conf = "vrrp_instance VI_6 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n  \
+         priority 100\n  virtual_ipaddress {\n    2001:db8:99::100/64 dev eth0\n  }\n}\n\
+         virtual_server 2001:db8:99::100 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  \
+         real_server 2001:db8:99::1 80 {\n    TCP_CHECK {\n    }\n  }\n  \
+         real_server 2001:db8:99::3 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
+    let before = lab.sh("dir1", "cat /proc/sys/net/ipv4/conf/all/arp_ignore");
+    let pid = lab.lvsd("dir1", conf);
+    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -6 addr show dev lo");
+    let nft = |lab: &Lab| lab.sh("dir1", "nft list table inet lvsd 2>&1");
+    let seen = lab.wait_for(Duration::from_secs(3), || {
+        on_lo(&lab).contains("2001:db8:99::100/128") && nft(&lab).contains("02:00:00:00:00:33")
+    });
+    assert!(
+        seen.is_some(),
+        "{}\n{}\n{}",
+        on_lo(&lab),
+        nft(&lab),
+        lab.log("dir1", "lvsd")
+    );
+    let table = nft(&lab);
+    assert!(
+        table.contains("ip6 daddr 2001:db8:99::100 tcp dport 80 ether saddr != @forwarders meta mark set 0x4c56"),
+        "{table}"
+    );
+    assert_eq!(
+        lab.sh("dir1", "cat /proc/sys/net/ipv4/conf/all/arp_ignore"),
+        before
+    );
+    // MASTER: off lo, on eth0
+    let seen = lab.wait_for(Duration::from_secs(10), || {
+        !on_lo(&lab).contains("2001:db8:99::100")
+            && lab
+                .sh("dir1", "ip -o -6 addr show dev eth0")
+                .contains("2001:db8:99::100/64")
+    });
+    assert!(seen.is_some(), "{}", lab.log("dir1", "lvsd"));
+    lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
+    assert!(lab.wait_exit(pid, Duration::from_secs(10)).is_some());
+    assert!(
+        on_lo(&lab).contains("2001:db8:99::100/128"),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+}

@@ -580,7 +580,10 @@ impl Io {
             .await
             {
                 Ok(lines) if !lines.is_empty() => {
-                    tracing::info!("({name}) {ip}: serving as a real server: {}", lines.join("; "))
+                    tracing::info!(
+                        "({name}) {ip}: serving as a real server: {}",
+                        lines.join("; ")
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!("({name}) {ip}: real-server role: {e}"),

@@ -414,7 +414,11 @@ impl Task {
     /// The VIPs of the colocated services with an instance: (VIP, instance, its interface).
     fn role_vips(&self) -> Vec<(std::net::IpAddr, String, Option<String>)> {
         let cfg = &self.plan.config;
-        let mut names: Vec<&str> = self.colocated.iter().filter_map(|c| c.instance.as_deref()).collect();
+        let mut names: Vec<&str> = self
+            .colocated
+            .iter()
+            .filter_map(|c| c.instance.as_deref())
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
