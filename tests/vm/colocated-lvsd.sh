@@ -27,6 +27,7 @@
 #      VIP back on dir2's lo); the probe through the handback; a round: no loop
 #   1-4 also: the service is the guard's fwmark service (mark in 0x4c560000-0x4c56ffff), lvsd's
 #      nft table inet lvsd in each director knows the other directors' and rs3's MACs
+#   4b. `lvsd reload` on both: nothing moves (table, VIPs), a probe through it loses nothing
 #   5. kill -9 of dir1's lvsd: requests answered again after the takeover (bound 5 s after dir2
 #      holds the VIP); a probe through it; a round afterwards: dir1's kernel keeps what the
 #      killed daemon left (VIP on eth0, the fwmark service, the nft table), and still no loop:
@@ -204,6 +205,20 @@ if [ "$r1" = "$ROLE_MASTER" ] && [ "$r2" = "$ROLE_BACKUP" ]; then pass "4 status
 else fail "4 status roles: dir1 \"$r1\", dir2 \"$r2\""; fi
 round R4 71
 no_loop "4 traffic after the handback"
+
+# --- 4b. reload on both directors: nothing moves ----------------------------------------------
+t1=$(table_of d1) v1=$(vip_where d1) v2=$(vip_where d2)
+probe_start
+r1=$(nsx ${P}d1 ./lvsd reload --socket "$TEST_TMP/d1.sock" 2>&1); e1=$?
+r2=$(nsx ${P}d2 ./lvsd reload --socket "$TEST_TMP/d2.sock" 2>&1); e2=$?
+sleep 3; probe_stop
+if [ $e1 = 0 ] && [ $e2 = 0 ] && [ "$(table_of d1)" = "$t1" ] && [ -z "$(table_of d2)" ] &&
+   [ "$(vip_where d1)" = "$v1" ] && [ "$(vip_where d2)" = "$v2" ] && [ "$P_FAIL" = 0 ]; then
+  pass "4b reload of both: table, VIPs and roles unchanged; probe: $P_SUMMARY"
+else
+  fail "4b reload of both (exit $e1/$e2): $(state_line); probe: $P_SUMMARY"
+  printf '%s\n' "$r1" "$r2" | sed 's/^/    /'
+fi
 
 # --- 5. kill -9 of dir1's lvsd ----------------------------------------------------------------
 probe_start
