@@ -46,6 +46,9 @@
 #      service: `lvsd check` says the user's marks win; rounds on 80 and 3306 without a loop;
 #      SIGTERM of dir1: dir2 takes over, rounds on 80 and 3306 without a loop, and the user's
 #      lo:0 VIP is never removed by lvsd
+#   9. TUN: the plain configuration with lb_kind TUN (tunl0 up, rp_filter 0 in every node, by
+#      the test): a round without a loop through IPIP; kill -9 of dir1, a round: each connection
+#      balanced once
 # Closing line "colocated-lvsd: N passed, N failed"; exit status 1 on failures. Every process
 # started here is killed by PID (with its descendants), the namespaces deleted, on any exit.
 set -uo pipefail
@@ -386,5 +389,39 @@ if lo0 d1 && lo0 d2; then
 else
   fail "8 the user's lo:0 VIP: dir1 [$(vip_where d1)] dir2 [$(vip_where d2)]"
 fi
+
+# --- 9. TUN: the same plain configuration with lb_kind TUN ------------------------------------
+stop_directors
+for d in d1 d2; do nsx $P$d nft delete table ip seed002 2>/dev/null; done
+modprobe ipip 2>/dev/null
+for n in d1 d2 r3; do
+  nsx $P$n busybox sh -c 'ip link set tunl0 up && for i in all tunl0; do echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done' ||
+    fail "9 setup: tunl0 in $n"
+done
+T=$EPOCHREALTIME
+director_start 1 -tun
+wait_for 15 vip_on d1 eth0
+director_start 2 -tun
+if wait_for 30 is_table d1 "$FULL" && [ -z "$(table_of d2)" ]; then
+  tun=$(nsx ${P}d1 ipvsadm -Ln | grep -c Tunnel)
+  if [ "$tun" = 3 ]; then
+    pass "9 TUN: dir1 MASTER with the guarded service, 3 tunnel destinations; dir2 none ($(secs "$(ms_since "$T")"))"
+  else
+    fail "9 TUN: $tun tunnel destinations in dir1: $(nsx ${P}d1 ipvsadm -Ln | tr '\n' '|')"
+  fi
+else
+  fail "9 TUN: 30 s after the start: $(state_line)"; log_tail d1; log_tail d2
+fi
+round R9a 171
+no_loop "9 TUN traffic, dir1 master (dir2 and rs3 reached through IPIP)"
+kill_tree KILL "$D1PID"; wait "$D1PID" 2>/dev/null
+if wait_for "$FAILOVER_BOUND" is_table d2 "$FULL" && vip_on d2 eth0; then
+  pass "9 TUN kill -9 of dir1: dir2 MASTER with the service ($(secs "$WAITED")); dir1 left VIP [$(vip_where d1)] table [$(table_of d1)]"
+else
+  fail "9 TUN kill -9 of dir1: $(state_line)"; log_tail d2
+fi
+sleep 1
+round R9b 181
+no_loop_two "9 TUN traffic after the kill -9 (decapsulated packets are never marked)"
 
 summary colocated-lvsd
