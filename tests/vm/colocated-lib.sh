@@ -140,6 +140,12 @@ no_loop_two() { # LABEL: the client may reach either director (both hold the VIP
 }
 
 # --- a probe through a transition: requests one after the other from 10.90.0.201 ---
+# The takeover and handback checks allow one failed request: the request in flight when the
+# client's ARP entry moves to the new master may belong to a connection the old master balanced
+# to another server; without connection sync (lvs_sync_daemon) the new master has no entry for
+# it, and a non-SYN packet of an unknown connection is reset by the local TCP stack. That is
+# LVS without sync, not a loop (measured: 0-1 such failures per transition; the dedicated
+# directors of tests/vm-bench/colocated.sh show the same). A loop fails many requests.
 # one line per request: "<ms since the probe started> <page|FAIL>"
 PROBE_PID=""
 probe_start() {
@@ -162,6 +168,7 @@ probe_stop() { # sets P_*: requests, failures, longest gap between two answered 
   read -r P_TOTAL P_FAIL P_STALL <<< "$(awk '{ n++ } $2 == "FAIL" { f++; next } { if (last != "" && $1 - last > g) g = $1 - last; last = $1 }
     END { print n + 0, f + 0, g + 0 }' "$TEST_TMP/probe.out")"
   P_SUMMARY="$P_TOTAL requests, $P_FAIL failed, longest gap between answers $P_STALL ms; answered by $(awk '$2 != "FAIL" { c[$2]++ } END { for (k in c) printf "%s %d ", k, c[k] }' "$TEST_TMP/probe.out")"
+  [ "$P_FAIL" = 0 ] || P_SUMMARY+="; failed requests ended at $(awk '$2 == "FAIL" { printf "%d ", $1 }' "$TEST_TMP/probe.out")ms after the probe started"
 }
 answered_once() { # one request from 10.90.0.202 succeeds
   nsx ${P}c busybox sh -c "ip route replace $VIP/32 dev eth0 src 10.90.0.202 && timeout 2 wget -q -O /dev/null http://$VIP/" 2>/dev/null
