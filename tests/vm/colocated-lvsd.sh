@@ -21,12 +21,13 @@
 #   2. N requests from six addresses: all succeed, all three servers answer, no connection
 #      balanced twice (`ipvsadm -Lnc` of both directors, and their scheduled counters)
 #   3. SIGTERM to dir1's lvsd: the VIP on dir2's eth0, dir2 gets the service; a probe running
-#      through the takeover loses at most the one request in flight (colocated-lib.sh); dir1 keeps the VIP on lo and still answers as a real
-#      server (requests balanced to 10.90.0.1 succeed); a round: no loop
+#      through the takeover loses at most the one request in flight (colocated-lib.sh); dir1
+#      keeps the VIP on lo and still answers as a real server (requests balanced to 10.90.0.1 succeed); a round: no loop
 #   4. dir1's lvsd restarted: preemption back to dir1 (VIP on dir1's eth0, dir2's service gone,
 #      VIP back on dir2's lo); the probe through the handback; a round: no loop
-#   1-4 also: the service is the guard's fwmark service (mark in 0x4c560000-0x4c56ffff), lvsd's
-#      nft table inet lvsd in each director knows the other directors' and rs3's MACs
+#   1-9 also: the service in the kernel is the guard's fwmark service (a mark in
+#      0x4c560000-0x4c56ffff, shown as G); step 6 checks each director's nft table inet lvsd
+#      knows the other director's MAC
 #   4b. `lvsd reload` on both: nothing moves (table, VIPs), a probe through it loses nothing
 #   5. kill -9 of dir1's lvsd: requests answered again after the takeover (bound 5 s after dir2
 #      holds the VIP); a probe through it; a round afterwards: dir1's kernel keeps what the
