@@ -146,6 +146,13 @@ if wait_for 30 vip_on d1 eth0; then
   else
     fail "1 status roles: dir1 \"$r1\" (want \"$ROLE_MASTER\"), dir2 \"$r2\" (want \"$ROLE_BACKUP\")"
   fi
+  st1=$(nsx ${P}d1 ./lvsd status --socket "$TEST_TMP/d1.sock" 2>&1 | grep -m1 "$VIP")
+  st2=$(nsx ${P}d2 ./lvsd status --socket "$TEST_TMP/d2.sock" 2>&1 | grep -m1 "$VIP")
+  if [[ $st1 == *"as fwmark 0x4c56"*"(colocated guard)"* ]] && [[ $st2 == *"(no service: not MASTER)"* ]]; then
+    pass "1 lvsd status: dir1 \"$(echo $st1)\"; dir2 \"$(echo $st2)\""
+  else
+    fail "1 lvsd status: dir1 \"$st1\"; dir2 \"$st2\""
+  fi
 else
   fail "1 election: after 30 s $(state_line)"; log_tail d1; log_tail d2
 fi

@@ -140,7 +140,7 @@ pub fn render_status(v: &Value) -> String {
         out.push_str("Virtual servers\n");
         for vs in vss {
             out.push_str(&format!(
-                "  {} {}  {}  quorum {} ({}, alive weight {}){}{}\n",
+                "  {} {}  {}  quorum {} ({}, alive weight {}){}{}{}\n",
                 s(&vs["name"]),
                 s(&vs["scheduler"]),
                 s(&vs["role"]),
@@ -156,8 +156,14 @@ pub fn render_status(v: &Value) -> String {
                     None => String::new(),
                 },
                 match vs["in_kernel"].as_bool() {
+                    // a colocated node has no service while it is not MASTER (issue 8)
+                    Some(false) if vs["role"] == "real server" => "  (no service: not MASTER)",
                     Some(false) => "  NOT IN THE KERNEL",
                     _ => "",
+                },
+                match (vs["guard_fwmark"].as_str(), vs["in_kernel"].as_bool()) {
+                    (Some(m), Some(true)) => format!("  as fwmark {m} (colocated guard)"),
+                    _ => String::new(),
                 }
             ));
             for rs in vs["real_servers"].as_array().unwrap_or(&empty) {

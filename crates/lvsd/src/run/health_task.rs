@@ -562,7 +562,7 @@ impl Task {
             Some(c) => c.status().await,
             None => Vec::new(),
         };
-        let kernel: Option<Table> = match &self.ipvs {
+        let reply: Option<(Table, super::guard::Marks)> = match &self.ipvs {
             Some(tx) => {
                 let (rtx, rrx) = oneshot::channel();
                 let _ = tx.send(IpvsInput::Table(rtx));
@@ -573,6 +573,10 @@ impl Task {
                     .flatten()
             }
             None => None,
+        };
+        let (kernel, marks) = match reply {
+            Some((t, m)) => (Some(t), m),
+            None => (None, Default::default()),
         };
         let mut by_checker: HashMap<CheckerId, &ProbeStatus> = HashMap::new();
         for p in &probes {
@@ -665,6 +669,8 @@ impl Task {
                     "alive_weight": self.health.weight_sum(vi),
                     "sorry_server": v.sorry_server.as_ref().map(|s| format!("{}:{}", s.ip, s.port)),
                     "in_kernel": kernel.as_ref().map(|k| keys.iter().any(|key| k.contains_key(key))),
+                    // a colocated service the guard installs as a fwmark service (issue 8)
+                    "guard_fwmark": keys.iter().find_map(|k| marks.get(k)).map(|m| format!("{m:#010x}")),
                     "real_servers": rss,
                 })
             })

@@ -21,8 +21,9 @@ pub enum IpvsInput {
     Reload(Box<Plan>, Box<Health>),
     /// The real servers' health changed.
     Health(Box<Health>),
-    /// The kernel's table now (for `status`).
-    Table(tokio::sync::oneshot::Sender<Option<Table>>),
+    /// The kernel's table now (for `status`), guarded services under their address keys,
+    /// with the marks the colocated guard gave them (empty when it is not installed).
+    Table(tokio::sync::oneshot::Sender<Option<(Table, guard::Marks)>>),
     /// `lvsd reload --dry-run`: the operations a reload to this configuration would make.
     Preview(
         Box<Plan>,
@@ -154,10 +155,19 @@ pub fn spawn(
                 Some(IpvsInput::Reload(p, h)) => t.reload(*p, *h),
                 Some(IpvsInput::Health(h)) => t.health_changed(*h),
                 Some(IpvsInput::Table(reply)) => {
-                    let mut table = t.sock.as_mut().and_then(|s| s.table().ok());
-                    if let Some(table) = &mut table {
-                        guard::unkey(table, &t.marks);
-                    }
+                    let marks = t
+                        .guard_installed
+                        .as_ref()
+                        .map(|(m, _)| m.clone())
+                        .unwrap_or_default();
+                    let table = t
+                        .sock
+                        .as_mut()
+                        .and_then(|s| s.table().ok())
+                        .map(|mut table| {
+                            guard::unkey(&mut table, &marks);
+                            (table, marks)
+                        });
                     let _ = reply.send(table);
                 }
                 Some(IpvsInput::Preview(p, h, reply)) => {
