@@ -44,9 +44,7 @@ KA=$(command -v keepalived || echo ./keepalived)
 D1PID="" D2PID="" SETUP=""
 
 # --- the lab: client, dir1, dir2 (both web servers), rs3, rs4, rs5 ---
-ns_add ${P}sw
-ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-ip -n ${P}sw link set br0 up
+bridge_up
 host c 10.90.0.50
 host d1 $D1 $MAC1
 host d2 $D2 $MAC2

@@ -40,7 +40,12 @@ cl_cleanup() {
 }
 
 # --- the lab ---
-host() { # NAME ADDR [MAC]
+bridge_up() { # the switch: namespace ${P}sw with bridge br0
+  ns_add ${P}sw
+  ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+  ip -n ${P}sw link set br0 up
+}
+host() { # NAME ADDR [MAC]: a namespace ${P}NAME whose eth0 is on br0
   local n=$P$1
   ns_add "$n"
   ip -n ${P}sw link add "p-$n" type veth peer name eth0 netns "$n"

@@ -38,6 +38,8 @@ done
 P=co- VIP=10.90.0.100 D1=10.90.0.1 D2=10.90.0.2 R3=10.90.0.3
 MAC1=02:90:00:00:00:01 MAC2=02:90:00:00:00:02
 PER_SRC=$(( (N + 5) / 6 ))
+# (host, bridge_up; this script's own round and checks below replace the library's)
+. "$(dirname "$0")/colocated-lib.sh"
 
 colo_cleanup() {
   local d
@@ -49,21 +51,10 @@ colo_cleanup() {
 }
 trap colo_cleanup EXIT
 
-host() { # NAME ADDR [MAC]
-  local n=$P$1
-  ns_add "$n"
-  ip -n ${P}sw link add "p-$n" type veth peer name eth0 netns "$n"
-  ip -n ${P}sw link set "p-$n" master br0 up
-  [ -n "${3:-}" ] && ip -n "$n" link set eth0 address "$3"
-  ip -n "$n" addr add "$2/24" dev eth0
-  ip -n "$n" link set eth0 up
-}
 rs_sysctls() { nsx "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
   net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2; }
 lab_up() {
-  ns_add ${P}sw
-  ip -n ${P}sw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-  ip -n ${P}sw link set br0 up
+  bridge_up
   host c 10.90.0.50
   host d1 $D1 $MAC1
   host d2 $D2 $MAC2

@@ -1013,6 +1013,25 @@ async fn apply_up(
 // The real-server role of `lvsd run` (issue 8)
 // ---------------------------------------------------------------------------------------------
 
+/// The arguments `lvsd realserver ACTION --vip VIP --dev lo ...` would have.
+fn role_args(
+    action: Action,
+    vip: IpAddr,
+    label: Option<&str>,
+    iface: Option<&str>,
+    state_file: &Path,
+) -> RealserverArgs {
+    RealserverArgs {
+        action,
+        vips: vec![vip],
+        dev: "lo".to_string(),
+        label: label.map(str::to_string),
+        ifaces: iface.into_iter().map(str::to_string).collect(),
+        state_file: state_file.to_path_buf(),
+        json: false,
+    }
+}
+
 /// A colocated node's real-server role for one VIP, done exactly as `up` does it (sysctls
 /// first, then the VIP on `lo` with `label`) and recorded in the same state file, so that
 /// `lvsd realserver down` (or a later `role_down`) restores the host. A VIP already on `lo`
@@ -1025,15 +1044,7 @@ pub async fn role_up(
     iface: Option<&str>,
     state_file: &Path,
 ) -> Result<Vec<String>, String> {
-    let args = RealserverArgs {
-        action: Action::Up,
-        vips: vec![vip],
-        dev: "lo".to_string(),
-        label: Some(label.to_string()),
-        ifaces: iface.into_iter().map(str::to_string).collect(),
-        state_file: state_file.to_path_buf(),
-        json: false,
-    };
+    let args = role_args(Action::Up, vip, Some(label), iface, state_file);
     let vips = [vip];
     let labels = vip_labels("lo", Some(label), &vips).map_err(|Fail(m)| m)?;
     let sys = Sysctl {
@@ -1078,15 +1089,7 @@ pub async fn role_down(
         if !state.has_addr(&vip) {
             return Ok(Vec::new());
         }
-        let args = RealserverArgs {
-            action: Action::Down,
-            vips: vec![vip],
-            dev: "lo".to_string(),
-            label: None,
-            ifaces: Vec::new(),
-            state_file: state_file.to_path_buf(),
-            json: false,
-        };
+        let args = role_args(Action::Down, vip, None, None, state_file);
         let vips = [vip];
         let labels = [None];
         let sys = Sysctl {
