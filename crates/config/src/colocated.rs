@@ -100,7 +100,7 @@ pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> 
                     ),
                 )
                 .with_hint(format!(
-                    "while {inst} is MASTER this node balances (to itself too); otherwise it serves as a real server"
+                    "while {inst} is MASTER this node balances (to itself too; by default as a fwmark service behind lvsd's nft guard); otherwise it serves as a real server with the VIP on lo"
                 )),
                 (None, VsKey::Fwmark { .. }) => Diagnostic::new(
                     Code::Colocated,

@@ -261,3 +261,47 @@ fn ipv6_real_server_role_and_guard() {
         lab.log("dir1", "lvsd")
     );
 }
+
+/// `colocated_directors master_only`: the real-server role without lvsd's nft table;
+/// `colocated_on_stop remove`: SIGTERM takes the node out of the real-server role and restores
+/// the host's sysctls.
+#[test]
+fn master_only_has_no_guard_and_on_stop_remove_restores_the_host() {
+    need_root!();
+    let mut lab = Lab::new(&[("dir1", &["10.99.0.1/24"])], false);
+    let conf = format!(
+        "global_defs {{\n  colocated_directors master_only\n  colocated_on_stop remove\n}}\n{}",
+        conf(true, "DR")
+    );
+    let sysctls = |lab: &Lab| {
+        lab.sh(
+            "dir1",
+            "cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_announce",
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+    };
+    assert_eq!(sysctls(&lab), "0 0");
+    let pid = lab.lvsd("dir1", &conf);
+    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -4 addr show dev lo");
+    let seen = lab.wait_for(Duration::from_secs(3), || {
+        on_lo(&lab).contains("10.99.0.100/32")
+    });
+    assert!(seen.is_some(), "{}", lab.log("dir1", "lvsd"));
+    assert_eq!(sysctls(&lab), "1 2");
+    // no guard table in master_only, a moment after the role was taken
+    std::thread::sleep(Duration::from_millis(500));
+    let nft = lab.sh("dir1", "nft list tables 2>&1");
+    assert!(!nft.contains("lvsd"), "{nft}");
+    // stop while not MASTER (alone it would need 3 s to become MASTER): the VIP leaves lo, the sysctls come back, no state file
+    lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
+    assert!(lab.wait_exit(pid, Duration::from_secs(10)).is_some());
+    assert!(
+        !on_lo(&lab).contains("10.99.0.100"),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+    assert_eq!(sysctls(&lab), "0 0");
+    assert!(!lab.dir.join("dir1.realserver.json").exists());
+}
