@@ -63,7 +63,8 @@ gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' /proc/"$1"/stat 2>/
 
 # --- observations ---
 vip_on() { # d1|d2 eth0|lo: status 0 when the VIP is on that device
-  ip -n $P$1 -4 -o addr show dev "$2" 2>/dev/null | grep -q " $VIP/"
+  # (no grep -q: it exits at the first match, ip gets SIGPIPE and pipefail fails the pipeline)
+  ip -n $P$1 -4 -o addr show dev "$2" 2>/dev/null | grep " $VIP/" > /dev/null
 }
 vip_where() { # d1|d2 -> e.g. "eth0:10.90.0.100/24 lo:10.90.0.100/32(lo:lvsd)"
   ip -n $P$1 -4 -o addr show 2>/dev/null | awk -v v="$VIP" '
@@ -88,7 +89,11 @@ role_of() { # d1|d2 -> the role(s) `lvsd status --json` shows
     grep -o '"role" *: *"[^"]*"' | sed 's/.*: *"//; s/"$//' | sort -u | tr '\n' ';' | sed 's/;$//'
 }
 is_role() { [ "$(role_of "$1")" = "$2" ]; }
-sched_of() { nsx "$P$1" ipvsadm -Ln --stats 2>/dev/null | awk '/^(TCP|UDP|SCTP|FWM) / { n += $3 } END { print n + 0 }'; }
+sched_of() { # d1|d2 -> connections scheduled so far (the Conns column; an IPv6 FWM line has
+  # an extra "IPv6" field)
+  nsx "$P$1" ipvsadm -Ln --stats 2>/dev/null | awk '/^FWM / { n += ($3 == "IPv6" ? $4 : $3); next }
+    /^(TCP|UDP|SCTP) / { n += $3 } END { print n + 0 }'
+}
 conns() { # d1|d2 SRCPREFIX -> "source destination" of the connections from those sources
   nsx "$P$1" ipvsadm -Lnc 2>/dev/null | awk -v p="$2" 'NR > 2 && index($4, p) == 1 { print $4, $6 }' | sort -u
 }
@@ -135,10 +140,11 @@ no_loop() { # LABEL
 }
 
 no_loop_two() { # LABEL: the client may reach either director (both hold the VIP on eth0):
-  # each connection is balanced once in all (scheduled dir1 + dir2 <= N), none in both tables
+  # no connection in both directors' tables (-Lnc: exact; the scheduled counters are shown but
+  # not judged: they may still count a few connections of an earlier probe)
   local sum=$((R_S1 + R_S2))
-  if [ "$R_FAIL" = 0 ] && [ "$sum" -le "$N" ] && [ "$R_BOTH" = 0 ] && [ "$R_D1" -gt 0 ] && [ "$R_D2" -gt 0 ] && [ "$R_R3" -gt 0 ]; then
-    pass "$1: $R_OK/$N ok, dir1 $R_D1 dir2 $R_D2 rs3 $R_R3, each balanced once (scheduled dir1 $R_S1 + dir2 $R_S2 = $sum), none in both -Lnc, in $(secs "$R_MS")"
+  if [ "$R_FAIL" = 0 ] && [ "$R_BOTH" = 0 ] && [ "$R_D1" -gt 0 ] && [ "$R_D2" -gt 0 ] && [ "$R_R3" -gt 0 ]; then
+    pass "$1: $R_OK/$N ok, dir1 $R_D1 dir2 $R_D2 rs3 $R_R3, none in both -Lnc (scheduled dir1 $R_S1 + dir2 $R_S2 = $sum), in $(secs "$R_MS")"
   else
     fail "$1: ok $R_OK/$N (dir1 $R_D1 dir2 $R_D2 rs3 $R_R3), failed $R_FAIL, scheduled dir1 $R_S1 + dir2 $R_S2 = $sum (of $N), in both -Lnc $R_BOTH"
   fi

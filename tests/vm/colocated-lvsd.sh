@@ -50,6 +50,8 @@
 #   9. TUN: the plain configuration with lb_kind TUN (tunl0 up, rp_filter 0 in every node, by
 #      the test): a round without a loop through IPIP; kill -9 of dir1, a round: each connection
 #      balanced once
+#  10. IPv6: the plain configuration over IPv6 (VIP fd90::100, /128 on lo while not MASTER): a
+#      round without a loop with dir1 master; kill -9 of dir1: each connection balanced once
 # Closing line "colocated-lvsd: N passed, N failed"; exit status 1 on failures. Every process
 # started here is killed by PID (with its descendants), the namespaces deleted, on any exit.
 set -uo pipefail
@@ -389,7 +391,7 @@ round R8c 151 80
 no_loop "8 port 80 after the takeover"
 round R8d 161 3306
 no_loop "8 port 3306 after the takeover"
-lo0() { ip -n $P$1 -4 -o addr show dev lo | grep -q " $VIP/32 .*lo:0"; }
+lo0() { ip -n $P$1 -4 -o addr show dev lo | grep " $VIP/32 .*lo:0" > /dev/null; }
 if lo0 d1 && lo0 d2; then
   pass "8 the user's VIP on lo:0 is still on both directors"
 else
@@ -429,5 +431,58 @@ fi
 sleep 1
 round R9b 181
 no_loop_two "9 TUN traffic after the kill -9 (decapsulated packets are never marked)"
+
+# --- 10. IPv6: the plain configuration over IPv6 ----------------------------------------------
+stop_directors
+# what step 9's kill -9 left in dir1's kernel (IPv4 VIP, service, guard table) goes first
+for d in d1 d2; do
+  nsx $P$d ipvsadm -C; ip -n $P$d addr del $VIP/24 dev eth0 2>/dev/null
+  nsx $P$d nft delete table inet lvsd 2>/dev/null
+done
+V6=fd90::100
+for n in d1:1 d2:2 r3:3 c:50; do ip -n $P${n%%:*} -6 addr add fd90::${n##*:}/64 dev eth0 nodad; done
+nsx ${P}r3 ./lvsd realserver up --vip $V6 --state-file "$TEST_TMP/r3v6.json" > /dev/null || fail "10 setup: rs3 IPv6 VIP"
+vip6_on() { ip -n $P$1 -6 -o addr show dev "$2" 2>/dev/null | grep " $V6/" > /dev/null; }
+table6_of() { nsx $P$1 ipvsadm -Ln 2>/dev/null | awk '/^FWM / { print "G>"; next } /->/ && $2 != "RemoteAddress:Port" { print ">" $2 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
+FULL6=$(printf '%s\n' "G>" ">[fd90::1]:80" ">[fd90::2]:80" ">[fd90::3]:80" | sort | tr '\n' ' ' | sed 's/ $//')
+round6() { # NAME BASE(hex digit pair prefix, e.g. 6a): 60 requests from fd90::BASE1..BASE6
+  local name=$1 srcs="" i res
+  for i in 1 2 3 4 5 6; do srcs+="fd90::$2$i "; ip -n ${P}c -6 addr add "fd90::$2$i/64" dev eth0 nodad 2>/dev/null; done
+  local s1 s2; s1=$(sched_of d1) s2=$(sched_of d2)
+  res=$(nsx ${P}c busybox sh -c "for s in $srcs; do
+      ip -6 route replace $V6/128 dev eth0 src \$s || { echo FAIL; continue; }
+      for j in \$(seq $PER_SRC); do timeout 3 wget -q -O - http://[$V6]/ 2>/dev/null || echo FAIL; done
+    done")
+  sleep 1.5
+  R_D1=$(grep -cx dir1 <<< "$res") R_D2=$(grep -cx dir2 <<< "$res") R_R3=$(grep -cx rs3 <<< "$res")
+  R_OK=$(grep -cvx FAIL <<< "$res") R_FAIL=$((N - R_OK))
+  R_S1=$(( $(sched_of d1) - s1 )) R_S2=$(( $(sched_of d2) - s2 ))
+  R_TWICE=$(( R_S1 < R_S2 ? R_S1 : R_S2 ))
+  for d in d1 d2; do nsx $P$d ipvsadm -Lnc 2>/dev/null | awk -v p="[fd90::$2" 'NR > 2 && index($4, p) == 1 { print $4 }' | sort -u > "$TEST_TMP/$name.$d"; done
+  R_BOTH=$(sort "$TEST_TMP/$name.d1" "$TEST_TMP/$name.d2" | uniq -d | wc -l)
+  note "$name: ok $R_OK (dir1 $R_D1, dir2 $R_D2, rs3 $R_R3), failed $R_FAIL; scheduled dir1 $R_S1, dir2 $R_S2; in both -Lnc $R_BOTH"
+}
+T=$EPOCHREALTIME
+director_start 1 -v6
+wait_for 20 vip6_on d1 eth0
+director_start 2 -v6
+six_up() { vip6_on d1 eth0 && [ "$(table6_of d1)" = "$FULL6" ] && [ -z "$(table6_of d2)" ] && vip6_on d2 lo; }
+if wait_for 30 six_up; then
+  pass "10 IPv6: dir1 MASTER ($V6 on eth0, guarded service with 3 destinations), dir2 a real server ($V6/128 on lo, no service) ($(secs "$(ms_since "$T")"))"
+else
+  fail "10 IPv6: 30 s after the start: want $(printf %q "$FULL6") have $(printf %q "$(table6_of d1)"); vip6 on d1 eth0: $(vip6_on d1 eth0 && echo yes || echo no), d2 lo: $(vip6_on d2 lo && echo yes || echo no); dir2 [$(table6_of d2)] $(ip -n ${P}d2 -6 -o addr show dev lo | tr '\n' ' ')"; log_tail d1 30; log_tail d2
+  { nsx ${P}d1 ipvsadm -Ln; nsx ${P}d1 nft list table inet lvsd; ip -n ${P}d1 -6 neigh; ip -n ${P}d1 -6 addr; nsx ${P}d1 ./lvsd status --socket "$TEST_TMP/d1.sock"; } 2>&1 | sed 's/^/    d1> /' 
+fi
+round6 R10a 6
+no_loop "10 IPv6 traffic, dir1 master"
+kill_tree KILL "$D1PID"; wait "$D1PID" 2>/dev/null
+if wait_for "$FAILOVER_BOUND" vip6_on d2 eth0 && wait_for 10 eval '[ "$(table6_of d2)" = "$FULL6" ]'; then
+  pass "10 IPv6 kill -9 of dir1: dir2 MASTER with the service; dir1 left [$(table6_of d1)]"
+else
+  fail "10 IPv6 kill -9 of dir1: dir2 [$(table6_of d2)]"; log_tail d2
+fi
+sleep 1
+round6 R10b 7
+no_loop_two "10 IPv6 traffic after the kill -9"
 
 summary colocated-lvsd
