@@ -95,6 +95,7 @@ codes! {
     NopreemptWithMaster = "nopreempt-with-master", Warning;
     FwmarkProtocol = "fwmark-protocol", Warning;
     ReservedFwmark = "reserved-fwmark", Warning;
+    VipAsSource = "vip-as-source", Warning;
     ScriptNotExecutable = "script-not-executable", Warning;
     UnusedScript = "unused-script", Warning;
     DefaultApplied = "default-applied", Warning;

@@ -20,6 +20,7 @@ pub mod source;
 pub mod suggest;
 pub mod tree;
 pub mod validate;
+mod vip_source;
 
 pub use diag::{Code, Diagnostic, Loc, Severity};
 pub use model::Config;

@@ -84,6 +84,7 @@ pub fn validate(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     sync_groups(cfg, d);
     unused_scripts(cfg, d);
     virtual_servers(cfg, d);
+    crate::vip_source::check(cfg, d);
     if let Some(sd) = &cfg.global.lvs_sync_daemon {
         if let Some(inst) = &sd.instance {
             if !cfg.instances.iter().any(|i| &i.name == inst) {

@@ -349,7 +349,21 @@ fn address(it: &mut Item<'_>) -> Option<IpAddressSpec> {
             "scope" => a.scope = it.string(),
             "label" => a.label = it.string(),
             "peer" => a.peer = it.ip("a peer address"),
-            "preferred_lft" => a.preferred_lft = it.string(),
+            "preferred_lft" => {
+                a.preferred_lft = it.string();
+                if let Some(v) = &a.preferred_lft {
+                    if !v.eq_ignore_ascii_case("forever") && v.parse::<u32>().is_err() {
+                        let loc = t.loc;
+                        it.emit(
+                            Code::InvalidValue,
+                            loc,
+                            format!("preferred_lft {v:?} is not a number of seconds"),
+                            "preferred_lft takes seconds (0: never used as a source address) or `forever`",
+                        );
+                        a.preferred_lft = None;
+                    }
+                }
+            }
             "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
             | "no_track" | "use_vmac" => a.flags.push(t.text.clone()),
             other => {

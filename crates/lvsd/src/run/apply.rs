@@ -488,7 +488,7 @@ impl Io {
                 peer: v.peer,
                 nodad: v.addr.is_ipv6(),
                 noprefixroute: v.noprefixroute,
-                preferred_lft: (v.addr.is_ipv6() && v.prefix_len == 128).then_some(0),
+                preferred_lft: v.preferred_lft,
             };
             let owned = Owned::Addr {
                 ifindex: l.index,

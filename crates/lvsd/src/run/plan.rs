@@ -19,6 +19,10 @@ pub struct Vip {
     pub scope: Option<u8>,
     pub peer: Option<IpAddr>,
     pub noprefixroute: bool,
+    /// IFA_CACHEINFO's preferred lifetime: `preferred_lft N` as written, none for `forever`;
+    /// unwritten, 0 for an IPv6 /128 as keepalived (a deprecated address is never chosen as a
+    /// source address).
+    pub preferred_lft: Option<u32>,
 }
 
 /// The per-instance data the engine needs beyond the protocol configuration.
@@ -142,5 +146,10 @@ fn vip(s: &IpAddressSpec, default_dev: &str) -> Vip {
         scope,
         peer: s.peer,
         noprefixroute: s.flags.iter().any(|f| f == "noprefixroute"),
+        preferred_lft: match s.preferred_lft.as_deref() {
+            Some(t) if t.eq_ignore_ascii_case("forever") => None,
+            Some(t) => t.parse().ok(),
+            None => (s.addr.is_ipv6() && s.prefix_len == 128).then_some(0),
+        },
     }
 }
