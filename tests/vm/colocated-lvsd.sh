@@ -50,6 +50,10 @@
 #   9. TUN: the plain configuration with lb_kind TUN (tunl0 up, rp_filter 0 in every node, by
 #      the test): a round without a loop through IPIP; kill -9 of dir1, a round: each connection
 #      balanced once
+#  11. seed 000's configuration as written (typographic quotes, `fwmark 3  80`, sorry_server
+#      127.0.0.1 80, notify scripts running its real-server script), the user's nft marks: both
+#      directors up, a round and a round after kill -9 without a loop; the sorry server takes
+#      over when both real servers fail dir2's checks
 #  10. IPv6: the plain configuration over IPv6 (VIP fd90::100, /128 on lo while not MASTER): a
 #      round without a loop with dir1 master; kill -9 of dir1: each connection balanced once
 # Closing line "colocated-lvsd: N passed, N failed"; exit status 1 on failures. Every process
@@ -104,6 +108,12 @@ director_start() { # 1|2 [CONF-SUFFIX]: lvsd run with colocated-lvsd/dirN[SUFFIX
     --realserver-state "$TEST_TMP/$d.rs.json" >> "$TEST_TMP/$d.log" 2>&1
   [ "$1" = 1 ] && D1PID=$! || D2PID=$!
 }
+
+# A round after a kill -9 waits for the new master's second GARP burst (vrrp_garp_master_delay,
+# 5 s after the takeover): the dead master's kernel still answers ARP for the VIP, and the burst
+# moves the client over; a connection it catches half-way would be reset by a director without
+# its entry (no connection sync). The round measures the state after the takeover.
+after_garp() { sleep 6; }
 
 # ===============================================================================================
 echo "colocated-lvsd: kernel $(uname -r); $N requests per round; failover bound ${FAILOVER_BOUND} s"
@@ -254,6 +264,7 @@ else
   probe_stop
   fail "5 takeover: $FAILOVER_BOUND s after the kill -9: $(state_line); probe: $P_SUMMARY"; log_tail d2
 fi
+after_garp
 round R5 81
 # dir1's kernel keeps what the killed daemon left (the VIP on eth0, the fwmark service, the nft
 # table) and still answers ARP for the VIP, so the client reaches one or the other: what dir2
@@ -428,7 +439,7 @@ if wait_for "$FAILOVER_BOUND" is_table d2 "$FULL" && vip_on d2 eth0; then
 else
   fail "9 TUN kill -9 of dir1: $(state_line)"; log_tail d2
 fi
-sleep 1
+after_garp
 round R9b 181
 no_loop_two "9 TUN traffic after the kill -9 (decapsulated packets are never marked)"
 
@@ -481,8 +492,81 @@ if wait_for "$FAILOVER_BOUND" vip6_on d2 eth0 && wait_for 10 eval '[ "$(table6_o
 else
   fail "10 IPv6 kill -9 of dir1: dir2 [$(table6_of d2)]"; log_tail d2
 fi
-sleep 1
+after_garp
 round6 R10b 7
 no_loop_two "10 IPv6 traffic after the kill -9"
+
+# --- 11. seed 000's own setup, as written (fwmark 3/4 by the user's marks, notify scripts) ---
+stop_directors
+for d in d1 d2; do
+  nsx $P$d ipvsadm -C
+  ip -n $P$d -6 addr del $V6/128 dev eth0 2>/dev/null
+  ip -n $P$d addr del $VIP/32 dev lo 2>/dev/null
+  nsx $P$d nft delete table inet lvsd 2>/dev/null
+done
+ip -n ${P}c neigh flush dev eth0
+user_marks000() { # d1|d2 MARK PEER-MAC: the post's iptables rule, in nftables
+  nsx $P$1 nft -f - <<NFT
+table ip seed000 {
+  chain pre {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr $VIP tcp dport 80 ether saddr != $3 meta mark set $2
+  }
+}
+NFT
+}
+user_marks000 d1 3 $MAC2; user_marks000 d2 4 $MAC1
+T=$EPOCHREALTIME
+director_start 1 -seed000
+wait_for 20 vip_on d1 eth0
+director_start 2 -seed000
+F000() { echo "FWM$1> FWM$1>$D1:0 FWM$1>$D2:0"; }
+seed000_ok() { # LABEL: all answered, by both directors (the only real servers), none balanced twice
+  if [ "$R_FAIL" = 0 ] && [ "$R_BOTH" = 0 ] && [ "$R_D1" -gt 0 ] && [ "$R_D2" -gt 0 ]; then
+    pass "$1: $R_OK/$N ok, dir1 $R_D1 dir2 $R_D2, none in both -Lnc (scheduled dir1 $R_S1, dir2 $R_S2)"
+  else
+    fail "$1: ok $R_OK/$N (dir1 $R_D1 dir2 $R_D2), failed $R_FAIL, in both -Lnc $R_BOTH"
+  fi
+}
+seed000_up() { vip_on d1 eth0 && ! vip_on d1 lo && is_table d1 "$(F000 3)" && vip_on d2 lo && ! vip_on d2 eth0 && is_table d2 "$(F000 4)"; }
+if wait_for 30 seed000_up; then
+  pass "11 seed 000 as written: dir1 MASTER (its notify_master took the VIP off lo), fwmark 3 with both directors; dir2 BACKUP (notify_backup put the VIP on lo), fwmark 4 ($(secs "$(ms_since "$T")"))"
+else
+  fail "11 seed 000: 30 s after the start: $(state_line)"; log_tail d1; log_tail d2
+fi
+round R11a 191
+seed000_ok "11 seed 000, dir1 master"
+kill_tree KILL "$D1PID"; wait "$D1PID" 2>/dev/null
+if wait_for "$FAILOVER_BOUND" eval 'vip_on d2 eth0 && ! vip_on d2 lo'; then
+  pass "11 seed 000, kill -9 of dir1: dir2 MASTER, its notify_master took the VIP off lo ($(secs "$WAITED"))"
+else
+  fail "11 seed 000, kill -9 of dir1: $(state_line)"; log_tail d2
+fi
+after_garp
+round R11b 211
+seed000_ok "11 seed 000 after the kill -9"
+# sorry_server 127.0.0.1 80: dir2's checks of both real servers time out (an nft drop of their
+# packets to RIP:80; DR traffic goes to the VIP, untouched) -> quorum lost -> the sorry
+# server (dir2's own web server on 127.0.0.1) answers
+nsx ${P}d2 nft -f - <<NFT
+table inet checksdown {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ip daddr { $D1, $D2 } tcp dport 80 drop
+  }
+}
+NFT
+# (down after retry 3 + 1 failures: connect_timeout 3 + delay_before_retry 3 each, ~24 s)
+if wait_for 60 is_table d2 "FWM4> FWM4>127.0.0.1:0"; then
+  page=$(nsx ${P}c busybox sh -c "ip route replace $VIP/32 dev eth0 src 10.90.0.202; timeout 3 wget -q -O - http://$VIP/" 2>/dev/null)
+  if [ "$page" = dir2 ]; then
+    pass "11 seed 000's sorry_server 127.0.0.1 80: in dir2's table once both real servers failed ($(secs "$WAITED")), and it answers (\"$page\")"
+  else
+    fail "11 sorry server in the table but the request got \"$page\""
+  fi
+else
+  fail "11 sorry server: dir2's table [$(table_of d2)] 60 s after its checks were cut"; log_tail d2
+fi
+nsx ${P}d2 nft delete table inet checksdown
 
 summary colocated-lvsd
