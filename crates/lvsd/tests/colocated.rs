@@ -305,3 +305,52 @@ fn master_only_has_no_guard_and_on_stop_remove_restores_the_host() {
     assert_eq!(sysctls(&lab), "0 0");
     assert!(!lab.dir.join("dir1.realserver.json").exists());
 }
+
+/// A reload that leaves no colocated service removes the guard's table and the real-server role
+/// (and one that brings one back installs the table again).
+#[test]
+fn a_reload_follows_the_colocated_services_with_the_guard_table() {
+    need_root!();
+    let mut lab = Lab::new(&[("dir1", &["10.99.0.1/24"])], false);
+    let colocated = conf(true, "DR");
+    let pid = lab.lvsd("dir1", &colocated);
+    let table = |lab: &Lab| lab.sh("dir1", "nft list tables 2>&1").contains("inet lvsd");
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || table(&lab))
+            .is_some(),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+    // the same service, but this host is no longer one of its real servers
+    lab.write(
+        "dir1.conf",
+        &colocated.replace("10.99.0.1 80", "10.99.0.2 80"),
+    );
+    lab.signal(pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || !table(&lab))
+            .is_some(),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+    // and the VIP it had put on lo as a real server is gone, the host's sysctls back
+    let lo = lab.sh("dir1", "ip -o -4 addr show dev lo");
+    assert!(
+        !lo.contains("10.99.0.100"),
+        "{lo}\n{}",
+        lab.log("dir1", "lvsd")
+    );
+    assert_eq!(
+        lab.sh("dir1", "cat /proc/sys/net/ipv4/conf/all/arp_ignore")
+            .trim(),
+        "0"
+    );
+    lab.write("dir1.conf", &colocated);
+    lab.signal(pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || table(&lab))
+            .is_some(),
+        "{}",
+        lab.log("dir1", "lvsd")
+    );
+}

@@ -278,6 +278,20 @@ impl Task {
         self.next_scan = std::time::Instant::now();
     }
 
+    /// The desired table again (guarded services as fwmark or address services), applied as
+    /// a difference.
+    fn rekey_applied(&mut self, why: &str) {
+        if self.sock.is_none() {
+            return;
+        }
+        let before = std::mem::take(&mut self.want);
+        self.load_desired();
+        let ops = reconcile::diff(&self.want, &before, &self.managed);
+        if !ops.is_empty() {
+            self.apply(&ops, why);
+        }
+    }
+
     /// Learns the forwarders' MACs and (re)installs lvsd's nft table when they or the
     /// guarded services changed. The first successful install switches the guarded services
     /// to their fwmark form.
@@ -308,6 +322,23 @@ impl Task {
         if self.guard_installed.as_ref() == Some(&wanted) {
             return;
         }
+        if wanted.0.is_empty() {
+            // a reload left no guarded service: the table goes, the services are keyed by
+            // address again
+            match guard::remove() {
+                Ok(()) => tracing::info!(
+                    "colocated guard: no guarded service left, nft table inet {} removed",
+                    guard::TABLE
+                ),
+                Err(e) => tracing::error!(
+                    "colocated guard: removing nft table inet {}: {e}",
+                    guard::TABLE
+                ),
+            }
+            self.guard_installed = None;
+            self.rekey_applied("colocated guard removed");
+            return;
+        }
         match guard::install(&wanted.0, &wanted.1) {
             Ok(()) => {
                 let first = self.guard_installed.as_ref().map(|(m, _)| m) != Some(&wanted.0);
@@ -318,13 +349,8 @@ impl Task {
                     wanted.1.len()
                 );
                 self.guard_installed = Some(wanted);
-                if first && self.sock.is_some() {
-                    let before = std::mem::take(&mut self.want);
-                    self.load_desired();
-                    let ops = reconcile::diff(&self.want, &before, &self.managed);
-                    if !ops.is_empty() {
-                        self.apply(&ops, "colocated guard");
-                    }
+                if first {
+                    self.rekey_applied("colocated guard");
                 }
             }
             Err(e) => {
@@ -398,11 +424,29 @@ impl Task {
     /// (in memory), not with a dump of the kernel; the next drift check verifies the kernel.
     fn reload(&mut self, plan: Plan, health: Health) {
         let t0 = std::time::Instant::now();
+        let before: Vec<std::net::IpAddr> = self.role_vips().into_iter().map(|v| v.0).collect();
         self.plan = plan;
         self.health = health;
         self.colocated = super::colocated::find(&self.plan.config);
+        // a VIP no longer colocated leaves the real-server role lvsd recorded for it
+        let now: Vec<std::net::IpAddr> = self.role_vips().into_iter().map(|v| v.0).collect();
+        if let Some(nl) = &self.nl {
+            for ip in before.into_iter().filter(|ip| !now.contains(ip)) {
+                match self
+                    .rt
+                    .block_on(crate::realserver::role_down(nl, ip, &self.state_file))
+                {
+                    Ok(lines) if !lines.is_empty() => tracing::info!(
+                        "{ip}: no longer a colocated service (reload): {}",
+                        lines.join("; ")
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("{ip}: leaving the real-server role (reload): {e}"),
+                }
+            }
+        }
         self.plan_guard();
-        if !self.marks.is_empty() {
+        if !self.marks.is_empty() || self.guard_installed.is_some() {
             self.guard_scan();
         }
         let old = std::mem::take(&mut self.want);
