@@ -140,6 +140,12 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
         "dir1",
         "ip neigh replace 10.99.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud permanent",
     );
+    // a mark rule of the user's own on the VIP (seed 000's, left in place)
+    lab.sh(
+        "dir1",
+        "nft add table ip user && nft add chain ip user pre '{ type filter hook prerouting priority mangle; }' && \
+         nft add rule ip user pre ip daddr 10.99.0.100 tcp dport 80 meta mark set 3",
+    );
     let pid = lab.lvsd("dir1", &conf(true, "DR"));
     let state = lab.dir.join("dir1.realserver.json");
     let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -4 addr show dev lo");
@@ -170,6 +176,14 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
         "{table}"
     );
     assert!(table.contains("type route hook output"), "{table}");
+    // lvsd's chains run after the user's mangle chains, and the log says whose mark wins
+    assert!(table.contains("priority mangle + 1"), "{table}");
+    let log = lab.log("dir1", "lvsd");
+    assert!(
+        log.contains("table ip user also marks packets to a guarded VIP")
+            && log.contains("lvsd's mark wins"),
+        "{log}"
+    );
     // MASTER: the VIP leaves lo and goes on eth0, the host's sysctls come back, no record
     let seen = lab.wait_for(Duration::from_secs(10), || {
         lab.has_addr("dir1", "10.99.0.100") && !on_lo(&lab).contains("10.99.0.100")

@@ -144,7 +144,7 @@ pub fn ruleset(marks: &Marks, forwarders: &BTreeSet<[u8; 6]>) -> String {
     let _ = writeln!(s, "\tchain prerouting {{");
     let _ = writeln!(
         s,
-        "\t\ttype filter hook prerouting priority mangle; policy accept;"
+        "\t\ttype filter hook prerouting priority mangle + 1; policy accept;"
     );
     for (key, mark) in marks {
         if let Some(m) = match_text(key) {
@@ -158,7 +158,7 @@ pub fn ruleset(marks: &Marks, forwarders: &BTreeSet<[u8; 6]>) -> String {
     let _ = writeln!(s, "\tchain output {{");
     let _ = writeln!(
         s,
-        "\t\ttype route hook output priority mangle; policy accept;"
+        "\t\ttype route hook output priority mangle + 1; policy accept;"
     );
     for (key, mark) in marks {
         if let Some(m) = match_text(key) {
@@ -192,6 +192,41 @@ fn nft(script: &str) -> Result<(), String> {
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))
+    }
+}
+
+/// Rules of other tables (in `nft list ruleset`'s text) that set a mark on packets to one of
+/// `vips`: (table, rule). lvsd's chains run at `mangle + 1`, after the usual mangle chains
+/// (iptables-nft's too), so for the packets the guard marks its mark wins; the user is told.
+pub fn foreign_marks(listing: &str, vips: &BTreeSet<IpAddr>) -> Vec<(String, String)> {
+    let mut table = String::new();
+    let mut out = Vec::new();
+    for line in listing.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("table ") {
+            table = rest.trim_end_matches('{').trim().to_string();
+            continue;
+        }
+        if table == format!("inet {TABLE}") || !t.contains("mark set") {
+            continue;
+        }
+        let names_vip = t
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '{' || c == '}')
+            .filter_map(|w| w.split('/').next())
+            .filter_map(|w| w.parse::<IpAddr>().ok())
+            .any(|ip| vips.contains(&ip));
+        if names_vip {
+            out.push((table.clone(), t.to_string()));
+        }
+    }
+    out
+}
+
+/// The foreign mark rules of the running ruleset (best effort: none when nft cannot list).
+pub fn foreign_marks_now(vips: &BTreeSet<IpAddr>) -> Vec<(String, String)> {
+    match Command::new("nft").args(["list", "ruleset"]).output() {
+        Ok(o) if o.status.success() => foreign_marks(&String::from_utf8_lossy(&o.stdout), vips),
+        _ => Vec::new(),
     }
 }
 
@@ -301,6 +336,8 @@ mod tests {
         let s = ruleset(&marks, &macs);
         assert!(s.starts_with("add table inet lvsd\ndelete table inet lvsd\ntable inet lvsd {"));
         assert!(s.contains("elements = { 52:54:00:00:00:02, 52:54:00:00:00:03 }"));
+        assert!(s.contains("type filter hook prerouting priority mangle + 1;"));
+        assert!(s.contains("type route hook output priority mangle + 1;"));
         assert!(s.contains(&format!(
             "ip daddr 10.0.0.100 tcp dport 80 ether saddr != @forwarders meta mark set {:#010x}",
             marks[&k4]
@@ -335,5 +372,24 @@ mod tests {
         assert_eq!(known, [[2, 0, 0, 0, 0, 2]].into());
         assert!(!learn(&mut known, &ips, &[]));
         assert_eq!(known.len(), 1);
+    }
+
+    #[test]
+    fn a_users_mark_rule_on_a_guarded_vip_is_found_and_lvsds_own_are_not() {
+        let listing = "table inet lvsd {\n\tchain prerouting {\n\t\tip daddr 10.0.0.100 tcp dport 80 ether saddr != @forwarders meta mark set 0x4c561234\n\t}\n}\n\
+            table ip mangle {\n\tchain PREROUTING {\n\t\tip daddr 10.0.0.100 tcp dport 80 counter packets 0 bytes 0 meta mark set 0x3\n\t\tip daddr { 10.0.0.7, 10.0.0.200/32 } meta mark set 0x9\n\t\tip daddr 10.0.0.1000 meta mark set 0x5\n\t}\n}\n\
+            table ip6 other {\n\tchain pre {\n\t\tip6 daddr fd00::100 meta mark set 0x4\n\t\tip6 daddr fd00::100 counter accept\n\t}\n}\n";
+        let vips: BTreeSet<IpAddr> = [
+            "10.0.0.100".parse().unwrap(),
+            "fd00::100".parse().unwrap(),
+            "10.0.0.200".parse().unwrap(),
+        ]
+        .into();
+        let found = foreign_marks(listing, &vips);
+        let tables: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tables, ["ip mangle", "ip mangle", "ip6 other"], "{found:?}");
+        assert!(found[0].1.contains("mark set 0x3"));
+        assert!(found[1].1.contains("0x9"));
+        assert!(foreign_marks(listing, &BTreeSet::new()).is_empty());
     }
 }

@@ -348,6 +348,22 @@ impl Task {
                     wanted.0.len(),
                     wanted.1.len()
                 );
+                if first {
+                    // a user's own mark rules on these VIPs: say which one wins
+                    let vips: BTreeSet<std::net::IpAddr> = wanted
+                        .0
+                        .keys()
+                        .filter_map(|k| match k {
+                            ServiceKey::Addr { addr, .. } => Some(*addr),
+                            _ => None,
+                        })
+                        .collect();
+                    for (table, rule) in guard::foreign_marks_now(&vips) {
+                        tracing::warn!(
+                            "colocated guard: table {table} also marks packets to a guarded VIP (`{rule}`): for the packets lvsd's guard marks (to its VIP:port, not from a real server's MAC) lvsd's mark wins (its chain runs at priority mangle + 1, after yours); packets it leaves unmarked keep your mark"
+                        );
+                    }
+                }
                 self.guard_installed = Some(wanted);
                 if first {
                     self.rekey_applied("colocated guard");
