@@ -44,6 +44,28 @@ fn codes(v: &serde_json::Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// dir1's ARP sysctls `conf/IF/NAME` for each "IF/NAME", space separated.
+fn sysctls(lab: &Lab, keys: &[&str]) -> String {
+    let paths: Vec<String> = keys
+        .iter()
+        .map(|k| format!("/proc/sys/net/ipv4/conf/{k}"))
+        .collect();
+    lab.sh("dir1", &format!("cat {}", paths.join(" ")))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// dir1's addresses of family `-4`/`-6` on lo.
+fn on_lo(lab: &Lab, family: &str) -> String {
+    lab.sh("dir1", &format!("ip -o {family} addr show dev lo"))
+}
+
+/// dir1's `nft list table inet lvsd` (with the error when there is none).
+fn guard_table(lab: &Lab) -> String {
+    lab.sh("dir1", "nft list table inet lvsd 2>&1")
+}
+
 #[test]
 fn check_names_the_colocated_real_server_and_its_instance() {
     need_root!();
@@ -124,14 +146,15 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
     need_root!();
     let mut lab = Lab::new(&[("dir1", &["10.99.0.1/24"])], false);
     let sysctls = |lab: &Lab| {
-        lab.sh(
-            "dir1",
-            "cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce \
-             /proc/sys/net/ipv4/conf/eth0/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_announce",
+        sysctls(
+            lab,
+            &[
+                "all/arp_ignore",
+                "all/arp_announce",
+                "eth0/arp_ignore",
+                "eth0/arp_announce",
+            ],
         )
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
     };
     let before = sysctls(&lab);
     assert_eq!(before, "0 0 0 0");
@@ -148,8 +171,8 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
     );
     let pid = lab.lvsd("dir1", &conf(true, "DR"));
     let state = lab.dir.join("dir1.realserver.json");
-    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -4 addr show dev lo");
-    let nft = |lab: &Lab| lab.sh("dir1", "nft list table inet lvsd 2>&1");
+    let on_lo = |lab: &Lab| on_lo(lab, "-4");
+    let nft = guard_table;
     // BACKUP: VIP on lo (labelled), sysctls set, all recorded; the guard knows rs3's MAC
     let seen = lab.wait_for(Duration::from_secs(3), || {
         on_lo(&lab).contains("10.99.0.100/32") && nft(&lab).contains("02:00:00:00:00:03")
@@ -238,8 +261,8 @@ fn ipv6_real_server_role_and_guard() {
          real_server 2001:db8:99::3 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
     let before = lab.sh("dir1", "cat /proc/sys/net/ipv4/conf/all/arp_ignore");
     let pid = lab.lvsd("dir1", conf);
-    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -6 addr show dev lo");
-    let nft = |lab: &Lab| lab.sh("dir1", "nft list table inet lvsd 2>&1");
+    let on_lo = |lab: &Lab| on_lo(lab, "-6");
+    let nft = guard_table;
     let seen = lab.wait_for(Duration::from_secs(3), || {
         on_lo(&lab).contains("2001:db8:99::100/128") && nft(&lab).contains("02:00:00:00:00:33")
     });
@@ -287,18 +310,10 @@ fn master_only_has_no_guard_and_on_stop_remove_restores_the_host() {
         "global_defs {{\n  colocated_directors master_only\n  colocated_on_stop remove\n}}\n{}",
         conf(true, "DR")
     );
-    let sysctls = |lab: &Lab| {
-        lab.sh(
-            "dir1",
-            "cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_announce",
-        )
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-    };
+    let sysctls = |lab: &Lab| sysctls(lab, &["all/arp_ignore", "eth0/arp_announce"]);
     assert_eq!(sysctls(&lab), "0 0");
     let pid = lab.lvsd("dir1", &conf);
-    let on_lo = |lab: &Lab| lab.sh("dir1", "ip -o -4 addr show dev lo");
+    let on_lo = |lab: &Lab| on_lo(lab, "-4");
     let seen = lab.wait_for(Duration::from_secs(3), || {
         on_lo(&lab).contains("10.99.0.100/32")
     });

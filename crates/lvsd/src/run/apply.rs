@@ -566,7 +566,8 @@ impl Io {
             return;
         };
         let cfg = &self.plan.config;
-        for (ip, iface) in super::colocated::vips_of(cfg, name) {
+        let colocations = super::colocated::find(cfg);
+        for (ip, iface) in super::colocated::vips_of(cfg, &colocations, name) {
             if only.is_some_and(|o| o != ip) {
                 continue;
             }

@@ -27,11 +27,15 @@ pub const LABEL: &str = "lo:lvsd";
 /// Where the real-server role is recorded (`lvsd run --realserver-state`), set once at start.
 pub static STATE_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// The VIPs of the colocated address services whose VIP instance `name` holds, with the
-/// instance's interface (none with `colocated_directors off`).
-pub fn vips_of(cfg: &lvsd_config::Config, name: &str) -> Vec<(std::net::IpAddr, Option<String>)> {
+/// The VIPs of the colocated address services (`colocations`, from [`find`]) whose VIP
+/// instance `name` holds, with the instance's interface (none with `colocated_directors off`).
+pub fn vips_of(
+    cfg: &lvsd_config::Config,
+    colocations: &[lvsd_config::colocated::Colocation],
+    name: &str,
+) -> Vec<(std::net::IpAddr, Option<String>)> {
     let mut out: Vec<(std::net::IpAddr, Option<String>)> = Vec::new();
-    for c in find(cfg) {
+    for c in colocations {
         if c.instance.as_deref() != Some(name) {
             continue;
         }

@@ -494,7 +494,7 @@ impl Task {
         names
             .into_iter()
             .flat_map(|n| {
-                super::colocated::vips_of(cfg, n)
+                super::colocated::vips_of(cfg, &self.colocated, n)
                     .into_iter()
                     .map(move |(ip, iface)| (ip, n.to_string(), iface))
             })
