@@ -245,7 +245,8 @@ fn the_real_server_role_is_recorded_and_the_guard_follows_the_neighbours() {
 }
 
 /// IPv6: the VIP on lo as a /128 (nodad, no ARP sysctls needed or touched), the guard's rule
-/// on `ip6 daddr`, a real server's MAC learnt from the NDP cache.
+/// on `ip6 daddr`, a real server's MAC learnt from the NDP cache; on MASTER the VIP's written
+/// `preferred_lft 0` is applied.
 #[test]
 fn ipv6_real_server_role_and_guard() {
     need_root!();
@@ -255,7 +256,7 @@ fn ipv6_real_server_role_and_guard() {
         "ip -6 neigh replace 2001:db8:99::3 lladdr 02:00:00:00:00:33 dev eth0 nud permanent",
     );
     let conf = "vrrp_instance VI_6 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n  \
-         priority 100\n  virtual_ipaddress {\n    2001:db8:99::100/64 dev eth0\n  }\n}\n\
+         priority 100\n  virtual_ipaddress {\n    2001:db8:99::100/64 dev eth0 preferred_lft 0\n  }\n}\n\
          virtual_server 2001:db8:99::100 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  \
          real_server 2001:db8:99::1 80 {\n    TCP_CHECK {\n    }\n  }\n  \
          real_server 2001:db8:99::3 80 {\n    TCP_CHECK {\n    }\n  }\n}\n";
@@ -290,6 +291,9 @@ fn ipv6_real_server_role_and_guard() {
                 .contains("2001:db8:99::100/64")
     });
     assert!(seen.is_some(), "{}", lab.log("dir1", "lvsd"));
+    // `preferred_lft 0` as written: deprecated, never the source of the checks
+    let eth0 = lab.sh("dir1", "ip -o -6 addr show dev eth0 to 2001:db8:99::100");
+    assert!(eth0.contains("preferred_lft 0sec"), "{eth0}");
     lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
     assert!(lab.wait_exit(pid, Duration::from_secs(10)).is_some());
     assert!(
