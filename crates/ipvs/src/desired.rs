@@ -249,6 +249,18 @@ fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, String> {
 ///   `inhibit_on_failure`); quorum lost and no sorry server: the alive real servers stay;
 /// * `sorry_server_inhibit`: the sorry server is present at weight 0 while quorum is up.
 pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<DesiredError>> {
+    let (table, errors) = from_config_partial(cfg, health);
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
+}
+
+/// As [`from_config`], but what can be programmed is returned with the errors: a service
+/// whose keys cannot be formed, or a real server whose family does not fit, is left out and
+/// reported; the rest of the table stands (a daemon keeps serving the other services).
+pub fn from_config_partial(cfg: &Config, health: &dyn Health) -> (Table, Vec<DesiredError>) {
     let mut table = Table::new();
     let mut errors = Vec::new();
     for (vi, vs) in cfg.virtual_servers.iter().enumerate() {
@@ -346,9 +358,5 @@ pub fn from_config(cfg: &Config, health: &dyn Health) -> Result<Table, Vec<Desir
             table.insert(key, (svc, dests));
         }
     }
-    if errors.is_empty() {
-        Ok(table)
-    } else {
-        Err(errors)
-    }
+    (table, errors)
 }

@@ -140,6 +140,12 @@ fn run_inner(args: &RealserverArgs) -> Result<u8, Fail> {
             labels: &labels,
             nl: &nl,
             sys: &sys,
+            adopt: Adopt::default(),
+        };
+        // one writer of the state file at a time (`lvsd run`'s reconciler is another)
+        let _lock = match args.action {
+            Action::Up | Action::Down => Some(lock_state(&args.state_file)?),
+            Action::Status => None,
         };
         match args.action {
             Action::Up => up(&cx).await,
@@ -156,6 +162,22 @@ struct Cx<'a> {
     labels: &'a [Option<String>],
     nl: &'a Netlink,
     sys: &'a Sysctl,
+    /// `lvsd run`'s role: VIPs already on the device that lvsd itself put there (the VRRP
+    /// engine, as the VIP left the interface; or a crashed run, by their label) are recorded
+    /// as added, so that leaving the role removes them.
+    adopt: Adopt<'a>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Adopt<'a> {
+    vips: &'a [IpAddr],
+    label: Option<&'a str>,
+}
+
+impl Adopt<'_> {
+    fn ours(&self, a: &Addr) -> bool {
+        self.vips.contains(&a.addr) || (self.label.is_some() && a.label.as_deref() == self.label)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +552,40 @@ impl State {
         std::fs::write(&tmp, body)
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| Fail(format!("cannot write state file {}: {e}", path.display())))
+    }
+}
+
+/// An exclusive lock on the state file (`PATH.lock`, flock), held while a caller reads,
+/// changes and writes it: `lvsd run` and `lvsd realserver` may both change it.
+fn lock_state(path: &Path) -> Result<std::fs::File, Fail> {
+    use std::os::fd::AsRawFd;
+    ensure_dir(path)?;
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| {
+            Fail(format!(
+                "cannot open the lock {}: {e}",
+                Path::new(&name).display()
+            ))
+        })?;
+    loop {
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        if r == 0 {
+            return Ok(f);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(Fail(format!(
+                "cannot lock {}: {e}",
+                Path::new(&name).display()
+            )));
+        }
     }
 }
 
@@ -961,6 +1017,20 @@ async fn apply_up(
             out.notes.push(v6_note(vip));
         }
         if let Some(a) = host.on(dev.index, vip) {
+            if !state.has_addr(vip) && cx.adopt.ours(a) {
+                state.addresses.push(AddrRec {
+                    dev: args.dev.clone(),
+                    addr: *vip,
+                    prefix_len: a.prefix_len,
+                    label: a.label.clone().filter(|_| vip.is_ipv4()),
+                });
+                out.changed = true;
+                out.lines.push(format!(
+                    "recorded {vip}/{} on {} (put there by lvsd)",
+                    a.prefix_len, args.dev
+                ));
+                continue;
+            }
             let why = if state.has_addr(vip) {
                 "added by an earlier `up`"
             } else {
@@ -1042,6 +1112,7 @@ pub async fn role_up(
     vip: IpAddr,
     label: &str,
     iface: Option<&str>,
+    adopt: bool,
     state_file: &Path,
 ) -> Result<Vec<String>, String> {
     let args = role_args(Action::Up, vip, Some(label), iface, state_file);
@@ -1050,14 +1121,21 @@ pub async fn role_up(
     let sys = Sysctl {
         root: PathBuf::from(CONF_DIR),
     };
+    let adopted = if adopt { &vips[..] } else { &[][..] };
     let cx = Cx {
         args: &args,
         vips: &vips,
         labels: &labels,
         nl,
         sys: &sys,
+        adopt: Adopt {
+            vips: adopted,
+            label: Some(label),
+        },
     };
     let inner = async {
+        ensure_dir(state_file)?;
+        let _lock = lock_state(state_file)?;
         let host = Host::load(nl).await?;
         let dev = host.need("lo")?.clone();
         let mut state = State::load(state_file)?.unwrap_or_default();
@@ -1083,6 +1161,7 @@ pub async fn role_down(
     state_file: &Path,
 ) -> Result<Vec<String>, String> {
     let inner = async {
+        let _lock = lock_state(state_file)?;
         let Some(state) = State::load(state_file)? else {
             return Ok(Vec::new());
         };
@@ -1101,6 +1180,7 @@ pub async fn role_down(
             labels: &labels,
             nl,
             sys: &sys,
+            adopt: Adopt::default(),
         };
         let host = Host::load(nl).await?;
         let mut out = Out::default();

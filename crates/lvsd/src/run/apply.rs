@@ -12,8 +12,9 @@ use lvsd_vrrp::packet::{self, ipv4, Family};
 use lvsd_vrrp::{Action, InstanceConfig, Router};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One raw socket per (family, interface, AH or not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -65,6 +66,15 @@ pub struct Io {
     ip_id: HashMap<InstanceId, u16>,
     group_state: HashMap<lvsd_vrrp::GroupId, lvsd_vrrp::State>,
     log: RateLimit,
+    /// Per instance, bumped when it leaves MASTER: a gratuitous burst of an older
+    /// generation stops at once.
+    garp_gen: HashMap<InstanceId, Arc<AtomicU64>>,
+    /// Every instance's state, for the reconciler and the health task (issue 14).
+    states: watch::Sender<super::world::States>,
+    /// Colocated VIPs this engine put on `lo`, for the reconciler to record as lvsd's.
+    lo_added: super::LoAdded,
+    /// Shutdown has begun.
+    pub stopping: bool,
     payload: Vec<u8>,
     packet: Vec<u8>,
     /// The last transition of each instance (name → when, from, to, why), for `status`.
@@ -84,6 +94,8 @@ impl Io {
         plan: &Plan,
         input: mpsc::UnboundedSender<Input>,
         notify: mpsc::UnboundedSender<NotifyRequest>,
+        states: watch::Sender<super::world::States>,
+        lo_added: super::LoAdded,
     ) -> Result<Io, String> {
         let nl = Netlink::new().map_err(|e| format!("netlink: {e}"))?;
         let mut io = Io {
@@ -98,6 +110,10 @@ impl Io {
             ip_id: HashMap::new(),
             group_state: HashMap::new(),
             log: RateLimit::new(std::time::Duration::from_secs(10)),
+            garp_gen: HashMap::new(),
+            states,
+            lo_added,
+            stopping: false,
             payload: Vec::with_capacity(1500),
             packet: Vec::with_capacity(1500),
             transitions: HashMap::new(),
@@ -269,8 +285,8 @@ impl Io {
             Action::RemoveAddresses { instance } => {
                 // a colocated VIP goes on lo before it leaves the interface: no moment
                 // without it, so a connection forwarded here meanwhile is still served
-                self.colocated_to_lo(router.instance(*instance).name(), None)
-                    .await;
+                self.cancel_gratuitous(*instance);
+                self.colocated_to_lo(router, *instance, None).await;
                 self.remove_addresses(*instance).await
             }
             Action::SendGratuitous { instance, count } => {
@@ -284,6 +300,17 @@ impl Io {
                 priority,
             } => {
                 let name = router.instance(*instance).name().to_string();
+                if *to != lvsd_vrrp::State::Master {
+                    self.cancel_gratuitous(*instance);
+                }
+                let deleted = *reason == lvsd_vrrp::Reason::Deleted;
+                self.states.send_modify(|m| {
+                    if deleted {
+                        m.remove(&name);
+                    } else {
+                        m.insert(name.clone(), *to);
+                    }
+                });
                 self.transitions.insert(
                     name.clone(),
                     (std::time::Instant::now(), *from, *to, format!("{reason:?}")),
@@ -559,35 +586,40 @@ impl Io {
         }
     }
 
-    /// The real-server role (issue 8) for the colocated VIPs of instance `name` (or only
-    /// `only`): VIP on lo, recorded in the realserver state file.
-    async fn colocated_to_lo(&self, name: &str, only: Option<IpAddr>) {
-        let Some(path) = super::colocated::STATE_FILE.get() else {
+    /// The colocated VIPs of an instance (issue 8) go on `lo` (/32 or /128, label `lo:lvsd`)
+    /// before they leave the interface: no moment without them, so a connection another
+    /// director forwards here meanwhile is served locally. One rtnetlink request each, no
+    /// dump; the ARP sysctls and the state file record are the reconciler's (it follows the
+    /// state change a moment later). `only`: just that VIP.
+    async fn colocated_to_lo(&mut self, router: &Router, id: InstanceId, only: Option<IpAddr>) {
+        if self.plan.config.global.colocated_on_stop_remove && self.stopping {
+            return;
+        }
+        let vips = self.extra_of(router, id).lo_vips;
+        if vips.is_empty() {
+            return;
+        }
+        let Some(lo) = self.link("lo").await else {
             return;
         };
-        let cfg = &self.plan.config;
-        let colocations = super::colocated::find(cfg);
-        for (ip, iface) in super::colocated::vips_of(cfg, &colocations, name) {
-            if only.is_some_and(|o| o != ip) {
-                continue;
+        for ip in vips.into_iter().filter(|ip| only.is_none_or(|o| o == *ip)) {
+            let mut spec = AddrSpec::new(lo.index, ip, if ip.is_ipv4() { 32 } else { 128 });
+            if ip.is_ipv4() {
+                spec.label = Some(super::colocated::LABEL.to_string());
             }
-            match crate::realserver::role_up(
-                &self.nl,
-                ip,
-                super::colocated::LABEL,
-                iface.as_deref(),
-                path,
-            )
-            .await
-            {
-                Ok(lines) if !lines.is_empty() => {
+            spec.nodad = ip.is_ipv6();
+            match self.nl.add_address(&spec).await {
+                Ok(true) => {
+                    if let Ok(mut s) = self.lo_added.lock() {
+                        s.insert(ip);
+                    }
                     tracing::info!(
-                        "({name}) {ip}: serving as a real server: {}",
-                        lines.join("; ")
+                        "({}) {ip} on lo: serving as a real server while not MASTER",
+                        router.instance(id).name()
                     )
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!("({name}) {ip}: real-server role: {e}"),
+                Ok(false) => {}
+                Err(e) => tracing::error!("({}) {ip} on lo: {e}", router.instance(id).name()),
             }
         }
     }
@@ -617,10 +649,16 @@ impl Io {
             }
         }
         let gap = self.plan.garp_interval;
+        let generation = self.garp_gen.entry(id).or_default().clone();
+        let mine = generation.load(Ordering::Acquire);
         tokio::spawn(async move {
             for n in 0..count {
                 if n > 0 && !gap.is_zero() {
                     tokio::time::sleep(gap).await;
+                }
+                // the instance left MASTER since: not one more announcement
+                if generation.load(Ordering::Acquire) != mine {
+                    return;
                 }
                 for (ifindex, mac, addr) in &jobs {
                     let r = match addr {
@@ -633,6 +671,14 @@ impl Io {
                 }
             }
         });
+    }
+
+    /// Stops the instance's gratuitous ARP / NA bursts still running (it is leaving MASTER:
+    /// announcing the VIP now would pull traffic from the new master).
+    pub fn cancel_gratuitous(&mut self, id: InstanceId) {
+        if let Some(g) = self.garp_gen.get(&id) {
+            g.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// Addresses of ours that a previous run left behind (a crash leaves VIPs up, so two
@@ -662,7 +708,7 @@ impl Io {
                         "({}) {}/{} on {} was left behind by an earlier run: removing it until this node is master",
                         c.name, v.addr, v.prefix_len, v.dev
                     );
-                    self.colocated_to_lo(&c.name, Some(v.addr)).await;
+                    self.colocated_to_lo(router, inst.id(), Some(v.addr)).await;
                     if let Err(e) = self.nl.del_address(l.index, v.addr, v.prefix_len).await {
                         tracing::error!("cannot remove {}/{}: {e}", v.addr, v.prefix_len);
                     }

@@ -24,9 +24,6 @@ pub fn find(cfg: &lvsd_config::Config) -> Vec<lvsd_config::colocated::Colocation
 /// The label lvsd gives a VIP it puts on `lo`.
 pub const LABEL: &str = "lo:lvsd";
 
-/// Where the real-server role is recorded (`lvsd run --realserver-state`), set once at start.
-pub static STATE_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
 /// The VIPs of the colocated address services (`colocations`, from [`find`]) whose VIP
 /// instance `name` holds, with the instance's interface (none with `colocated_directors off`).
 pub fn vips_of(

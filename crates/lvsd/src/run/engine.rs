@@ -54,6 +54,8 @@ impl Engine {
     pub fn spawn(
         plan: Plan,
         notify: mpsc::UnboundedSender<super::NotifyRequest>,
+        states: tokio::sync::watch::Sender<super::world::States>,
+        lo_added: super::LoAdded,
     ) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let tx2 = tx.clone();
@@ -71,7 +73,7 @@ impl Engine {
                     }
                 };
                 rt.block_on(async move {
-                    match Io::new(&plan, tx2, notify).await {
+                    match Io::new(&plan, tx2, notify, states, lo_added).await {
                         Ok(io) => {
                             let router = Router::new(plan.instances.clone(), plan.groups.clone());
                             let mut e = Engine {
@@ -187,6 +189,7 @@ impl Engine {
                 }
                 Input::Control(Control::Reload(plan)) => self.reload(*plan).await,
                 Input::Control(Control::Shutdown) => {
+                    self.io.stopping = true;
                     self.handle(Event::Shutdown).await;
                     self.io.finish().await;
                     break;

@@ -235,6 +235,16 @@ pub fn install(marks: &Marks, forwarders: &BTreeSet<[u8; 6]>) -> Result<(), Stri
     nft(&ruleset(marks, forwarders))
 }
 
+/// Whether lvsd's table is there (false without nft: then it cannot be).
+pub fn present() -> bool {
+    Command::new("nft")
+        .args(["list", "table", "inet", TABLE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Removes lvsd's table (nothing to do when it is not there).
 pub fn remove() -> Result<(), String> {
     nft(&format!(

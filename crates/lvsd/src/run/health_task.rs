@@ -8,8 +8,9 @@
 //! table is always computed from a configuration and the health of that same configuration.
 
 use super::checks::Checks;
-use super::ipvs_task::IpvsInput;
 use super::plan::Plan;
+use super::reconcile_task::Input as HostInput;
+use super::world::States;
 use lvsd_check::health::{CheckerId, Health, HealthEvent};
 use lvsd_check::machine::CheckState;
 use lvsd_check::pool::{PoolEvent, ProbeStatus};
@@ -24,15 +25,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub enum HealthInput {
-    /// A validated new configuration (SIGHUP or `lvsd reload`).
-    Reload(Box<Plan>),
+    /// A validated new configuration (SIGHUP or `lvsd reload`); the reply is the host
+    /// changes the reconciler carried out.
+    Reload(Box<Plan>, oneshot::Sender<Vec<String>>),
     /// `lvsd reload --dry-run`: what the reload would do, as text lines.
     Preview(Box<Plan>, oneshot::Sender<Vec<String>>),
-    /// A VRRP instance changed state.
-    Instance {
-        name: String,
-        state: State,
-    },
     Status(oneshot::Sender<Value>),
     /// Shutdown: omega notifications, stop the checkers, then the IPVS task.
     Stop(oneshot::Sender<()>),
@@ -49,16 +46,14 @@ struct Task {
     /// When each real server last changed state.
     since: HashMap<(usize, usize), Instant>,
     checks: Option<Checks>,
-    ipvs: Option<mpsc::UnboundedSender<IpvsInput>>,
+    host: std::sync::mpsc::Sender<HostInput>,
     out: Outputs,
     smtp: Option<SmtpAlerter>,
-    instances: HashMap<String, State>,
+    instances: States,
     suspended: HashSet<usize>,
     started: Instant,
     /// The probes of each checker that are down.
     down_probes: HashMap<CheckerId, HashSet<String>>,
-    /// Virtual servers of which this host is also a real server (issue 8).
-    colocated: Vec<lvsd_config::colocated::Colocation>,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -99,11 +94,21 @@ pub fn rs_name(vs: &VirtualServer, rs: usize) -> String {
     format!("[{}]:{proto}:{port}", r.ip)
 }
 
+/// The reconciler's steps as plan lines.
+fn host_lines(steps: Option<Vec<String>>) -> Vec<String> {
+    match steps {
+        Some(s) if s.is_empty() => vec!["host: no change".into()],
+        Some(s) => s,
+        None => vec!["host: the reconciler is not running".into()],
+    }
+}
+
 /// Starts the health task: the checker thread, and the IPVS task's first table.
 pub fn spawn(
     plan: &Plan,
     mut rx: mpsc::UnboundedReceiver<HealthInput>,
-    ipvs: Option<mpsc::UnboundedSender<IpvsInput>>,
+    host: std::sync::mpsc::Sender<HostInput>,
+    mut states: tokio::sync::watch::Receiver<States>,
     out: Outputs,
 ) -> tokio::task::JoinHandle<()> {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<PoolEvent>();
@@ -125,16 +130,14 @@ pub fn spawn(
             health,
             since: HashMap::new(),
             checks,
-            ipvs,
+            host,
             out,
-            instances: HashMap::new(),
+            instances: States::new(),
             suspended: HashSet::new(),
             started: Instant::now(),
             down_probes: HashMap::new(),
-            colocated: Vec::new(),
         };
-        t.colocated = super::colocated::find(&t.plan.config);
-        for c in &t.colocated {
+        for c in t.plan.colocations.iter() {
             tracing::info!(
                 "virtual server {}: this host is also one of its real servers{}",
                 vs_name(&t.plan.config.virtual_servers[c.vs]),
@@ -161,17 +164,20 @@ pub fn spawn(
                         t.handle_events(out);
                     }
                 }
+                r = states.changed() => {
+                    if r.is_ok() {
+                        t.instances = states.borrow_and_update().clone();
+                        t.update_suspend();
+                    }
+                }
                 input = rx.recv() => {
                     match input {
                         None => break,
-                        Some(HealthInput::Reload(p)) => t.reload(*p).await,
+                        Some(HealthInput::Reload(p, reply)) => {
+                            let _ = reply.send(t.reload(*p).await);
+                        }
                         Some(HealthInput::Preview(p, reply)) => {
                             let _ = reply.send(t.preview(&p).await);
-                        }
-                        Some(HealthInput::Instance { name, state }) => {
-                            t.instances.insert(name.clone(), state);
-                            t.send_ipvs(IpvsInput::Instance { name, state });
-                            t.update_suspend();
                         }
                         Some(HealthInput::Status(reply)) => {
                             let _ = reply.send(t.status().await);
@@ -190,10 +196,8 @@ pub fn spawn(
 }
 
 impl Task {
-    fn send_ipvs(&self, input: IpvsInput) {
-        if let Some(tx) = &self.ipvs {
-            let _ = tx.send(input);
-        }
+    fn send_host(&self, input: HostInput) {
+        let _ = self.host.send(input);
     }
 
     fn pool_event(&mut self, ev: PoolEvent, out: &mut Vec<HealthEvent>) {
@@ -260,7 +264,7 @@ impl Task {
         for ev in &events {
             self.announce(ev);
         }
-        self.send_ipvs(IpvsInput::Health(Box::new(self.health.clone())));
+        self.send_host(HostInput::Health(Box::new(self.health.clone())));
     }
 
     fn smtp_enabled(&self, vs: &VirtualServer, rs: Option<usize>) -> bool {
@@ -374,32 +378,9 @@ impl Task {
     /// a VRRP instance that carries it is MASTER (or when no instance carries it).
     fn update_suspend(&mut self) {
         let Some(checks) = &self.checks else { return };
-        let mut want = HashSet::new();
-        for (i, v) in self.plan.config.virtual_servers.iter().enumerate() {
-            if !v.ha_suspend {
-                continue;
-            }
-            let VsKey::Addr { ip, .. } = v.key else {
-                continue;
-            };
-            let carriers: Vec<&str> = self
-                .plan
-                .instances
-                .iter()
-                .zip(&self.plan.extra)
-                .filter(|(_, x)| x.vips.iter().any(|a| a.addr == ip))
-                .map(|(c, _)| c.name.as_str())
-                .collect();
-            if carriers.is_empty() {
-                continue;
-            }
-            let ours = carriers
-                .iter()
-                .any(|n| self.instances.get(*n) == Some(&State::Master));
-            if !ours {
-                want.insert(i);
-            }
-        }
+        let want: HashSet<usize> = super::world::suspended(&self.plan, &self.instances)
+            .into_iter()
+            .collect();
         let on: Vec<usize> = want.difference(&self.suspended).copied().collect();
         let off: Vec<usize> = self.suspended.difference(&want).copied().collect();
         if !on.is_empty() {
@@ -426,8 +407,10 @@ impl Task {
             .reload(&self.plan.config, new, &|c| states.get(&c).copied())
     }
 
-    async fn reload(&mut self, plan: Plan) {
+    async fn reload(&mut self, plan: Plan) -> Vec<String> {
+        let mut lines = self.vrrp_plan(&plan);
         let probes = probes_of(&plan);
+        lines.push(format!("checkers: {} probe(s)", probes.len()));
         let health = self.new_health(&plan.config, probes, true).await;
         // real servers that survived keep their "since"
         let mut since = HashMap::new();
@@ -477,7 +460,6 @@ impl Task {
             self.announce(ev);
         }
         self.down_probes.clear();
-        self.colocated = super::colocated::find(&self.plan.config);
         self.suspended.clear();
         if let Some(c) = &self.checks {
             // resume everything, then suspend per the new configuration
@@ -485,14 +467,37 @@ impl Task {
             c.send(super::checks::CheckInput::Suspend { vs: all, on: false });
         }
         self.update_suspend();
-        self.send_ipvs(IpvsInput::Reload(
+        let (tx, rx) = oneshot::channel();
+        self.send_host(HostInput::Reload(
             Box::new(self.plan.clone()),
             Box::new(self.health.clone()),
+            tx,
         ));
+        lines.extend(host_lines(rx.await.ok()));
+        lines
     }
 
-    /// The reload's plan: VRRP instances and VIPs that change now, and the IPVS operations.
+    /// The reload's plan: VRRP instances and VIPs that change now, the checkers, and the
+    /// host changes (the reconciler's steps: the same function the apply runs).
     async fn preview(&self, plan: &Plan) -> Vec<String> {
+        let mut lines = self.vrrp_plan(plan);
+        let probes = probes_of(plan);
+        let nprobes = probes.len();
+        let health = self.new_health(&plan.config, probes, false).await;
+        lines.push(format!("checkers: {nprobes} probe(s)"));
+        let (rtx, rrx) = oneshot::channel();
+        self.send_host(HostInput::Preview(
+            Box::new(plan.clone()),
+            Box::new(health),
+            rtx,
+        ));
+        lines.extend(host_lines(rrx.await.ok()));
+        lines
+    }
+
+    /// The VRRP part of a reload's plan: instances added or removed, VIPs that change on a
+    /// MASTER.
+    fn vrrp_plan(&self, plan: &Plan) -> Vec<String> {
         let mut lines = Vec::new();
         let old = &self.plan;
         let names =
@@ -535,25 +540,6 @@ impl Task {
                 ));
             }
         }
-        let probes = probes_of(plan);
-        let nprobes = probes.len();
-        let health = self.new_health(&plan.config, probes, false).await;
-        lines.push(format!("checkers: {nprobes} probe(s)"));
-        if let Some(tx) = &self.ipvs {
-            let (rtx, rrx) = oneshot::channel();
-            let _ = tx.send(IpvsInput::Preview(
-                Box::new(plan.clone()),
-                Box::new(health),
-                rtx,
-            ));
-            match rrx.await {
-                Ok(ops) if ops.is_empty() => lines.push("IPVS: no change".into()),
-                Ok(ops) => lines.extend(ops.into_iter().map(|o| format!("IPVS: {o}"))),
-                Err(_) => lines.push("IPVS: not available".into()),
-            }
-        } else if !plan.config.virtual_servers.is_empty() {
-            lines.push("IPVS: the running daemon has no IPVS task (started without virtual servers); a restart is needed to program them".into());
-        }
         lines
     }
 
@@ -562,17 +548,14 @@ impl Task {
             Some(c) => c.status().await,
             None => Vec::new(),
         };
-        let reply: Option<(Table, super::guard::Marks)> = match &self.ipvs {
-            Some(tx) => {
-                let (rtx, rrx) = oneshot::channel();
-                let _ = tx.send(IpvsInput::Table(rtx));
-                tokio::time::timeout(Duration::from_secs(2), rrx)
-                    .await
-                    .ok()
-                    .and_then(|r| r.ok())
-                    .flatten()
-            }
-            None => None,
+        let reply: Option<(Table, super::guard::Marks)> = {
+            let (rtx, rrx) = oneshot::channel();
+            self.send_host(HostInput::Table(rtx));
+            tokio::time::timeout(Duration::from_secs(2), rrx)
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .flatten()
         };
         let (kernel, marks) = match reply {
             Some((t, m)) => (Some(t), m),
@@ -649,7 +632,7 @@ impl Task {
                     .collect();
                 // this node's role for the service: a director, or (colocated, issue 8) a
                 // real server while the instance holding the VIP is not MASTER here
-                let role = match self.colocated.iter().find(|c| c.vs == vi) {
+                let role = match self.plan.colocations.iter().find(|c| c.vs == vi) {
                     None => "director",
                     Some(c) => match &c.instance {
                         Some(i) if self.instances.get(i) == Some(&State::Master) => {

@@ -1,7 +1,9 @@
 //! `lvsd run`: the daemon in the foreground.
 //!
-//! Threads: the VRRP engine (its own runtime, see [`engine`]); everything else (scripts,
-//! trackers, notifications, the control socket, signals) on the main runtime.
+//! Threads: the VRRP engine (its own runtime, see [`engine`]), the reconciler (the one owner
+//! of every host change outside VRRP, see [`reconciler`]), the checkers; everything else
+//! (scripts, trackers, notifications, health, the control socket, signals) on the main
+//! runtime. docs/architecture.md draws it.
 
 mod apply;
 mod checks;
@@ -10,11 +12,16 @@ mod control;
 mod engine;
 mod guard;
 mod health_task;
-mod ipvs_task;
 mod plan;
 mod ratelimit;
+mod reconcile_task;
+mod reconciler;
 mod scripts;
 mod status;
+mod steps;
+mod world;
+#[cfg(test)]
+mod world_tests;
 
 use clap::Args;
 use engine::{Control, Engine, Input};
@@ -97,8 +104,11 @@ fn init_logging() {
         .try_init();
 }
 
+/// Colocated VIPs the engine put on `lo` as they left the interface, for the reconciler to
+/// record as lvsd's when it takes the real-server role.
+pub type LoAdded = std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<std::net::IpAddr>>>;
+
 pub fn run(args: &RunArgs) -> ExitCode {
-    let _ = colocated::STATE_FILE.set(args.realserver_state.clone());
     init_logging();
     let plan = match plan::load(&args.file) {
         Ok(p) => p,
@@ -141,25 +151,32 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         }
     };
     let (notify_tx, notify_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, thread) = match Engine::spawn(plan.clone(), notify_tx) {
+    let (states_tx, states_rx) = tokio::sync::watch::channel(world::States::new());
+    let lo_added = LoAdded::default();
+    let (engine, thread) = match Engine::spawn(plan.clone(), notify_tx, states_tx, lo_added.clone())
+    {
         Ok(e) => e,
         Err(e) => {
             tracing::error!("cannot start the VRRP engine: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let counters = std::sync::Arc::new(ipvs_task::IpvsCounters::default());
-    let ipvs = ipvs_task::spawn(
+    let (host_tx, host) = reconcile_task::spawn(
         &plan,
-        lvsd_check::health::Health::new(&plan.config),
+        states_rx.clone(),
         Duration::from_secs_f64(args.drift_interval.max(0.1)),
-        counters.clone(),
         args.realserver_state.clone(),
+        lo_added,
     );
-    let ipvs_tx = ipvs.as_ref().map(|(tx, _)| tx.clone());
     let (health_tx, health_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx, health_tx.clone());
-    let health = health_task::spawn(&plan, health_rx, ipvs_tx.clone(), scripts.lvs_outputs());
+    let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx);
+    let health = health_task::spawn(
+        &plan,
+        health_rx,
+        host_tx.clone(),
+        states_rx,
+        scripts.lvs_outputs(),
+    );
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(control::serve(
         listener,
@@ -220,10 +237,8 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     scripts
         .shutdown(Duration::from_secs_f64(args.stop_timeout.max(0.0)))
         .await;
-    if let Some((tx, h)) = ipvs {
-        let _ = tx.send(ipvs_task::IpvsInput::Stop);
-        let _ = h.await;
-    }
+    let _ = host_tx.send(reconcile_task::Input::Stop);
+    let _ = host.await;
     let _ = std::fs::remove_file(&args.socket);
     tracing::info!("stopped");
     ExitCode::SUCCESS
@@ -266,8 +281,14 @@ async fn reload(
         tracing::info!("reload plan: {l}");
     }
     scripts.reload(&p);
-    let _ = health.send(health_task::HealthInput::Reload(Box::new(p.clone())));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = health.send(health_task::HealthInput::Reload(Box::new(p.clone()), tx));
     let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
+    // what the reconciler carried out (the host part of the plan printed before)
+    let plan_lines = rx.await.unwrap_or(plan_lines);
+    for l in &plan_lines {
+        tracing::info!("reload applied: {l}");
+    }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     trim_later();
     serde_json::json!({"ok": true, "applied": true, "plan": plan_lines})

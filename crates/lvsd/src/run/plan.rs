@@ -32,6 +32,9 @@ pub struct InstancePlan {
     pub routes: Vec<Vec<String>>,
     pub rules: Vec<Vec<String>>,
     pub notify: lvsd_config::model::Notify,
+    /// The VIPs of colocated services this instance holds (issue 8): the engine puts them on
+    /// `lo` before they leave the interface, so a forwarded connection is never dropped.
+    pub lo_vips: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +49,9 @@ pub struct Plan {
     pub garp_interval: std::time::Duration,
     /// How many diagnostics were warnings (logged at start).
     pub warnings: usize,
+    /// The virtual services of which this host is also a real server, computed once per
+    /// load from the host's addresses at that moment (every task reads these, none recomputes).
+    pub colocations: std::sync::Arc<Vec<lvsd_config::colocated::Colocation>>,
 }
 
 /// Loads and validates; on errors returns the rendered diagnostics.
@@ -77,10 +83,15 @@ pub fn load(path: &Path) -> Result<Plan, String> {
                 d.loc.map(|l| l.line).unwrap_or(0), d.message, d.code.name());
         }
     }
-    Ok(plan(loaded.config, warnings))
+    let colocations = super::colocated::find(&loaded.config);
+    Ok(plan(loaded.config, warnings, colocations))
 }
 
-pub fn plan(config: Config, warnings: usize) -> Plan {
+pub fn plan(
+    config: Config,
+    warnings: usize,
+    colocations: Vec<lvsd_config::colocated::Colocation>,
+) -> Plan {
     let (instances, groups) = from_config(&config);
     let extra = instances
         .iter()
@@ -100,6 +111,10 @@ pub fn plan(config: Config, warnings: usize) -> Plan {
                 routes: mi.virtual_routes.iter().map(|r| r.words.clone()).collect(),
                 rules: mi.virtual_rules.iter().map(|r| r.words.clone()).collect(),
                 notify: mi.notify.clone(),
+                lo_vips: super::colocated::vips_of(&config, &colocations, &mi.name)
+                    .into_iter()
+                    .map(|(ip, _)| ip)
+                    .collect(),
             }
         })
         .collect();
@@ -112,6 +127,7 @@ pub fn plan(config: Config, warnings: usize) -> Plan {
         extra,
         garp_interval,
         warnings,
+        colocations: std::sync::Arc::new(colocations),
     }
 }
 

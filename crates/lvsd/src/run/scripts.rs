@@ -93,7 +93,6 @@ impl Scripts {
         plan: &Plan,
         engine: mpsc::UnboundedSender<Input>,
         mut requests: mpsc::UnboundedReceiver<NotifyRequest>,
-        health: mpsc::UnboundedSender<super::health_task::HealthInput>,
     ) -> Scripts {
         let users = users_of(plan);
         let (tracker_tx, mut tracker_rx) = mpsc::channel::<(TrackerId, TrackerStatus)>(256);
@@ -135,10 +134,6 @@ impl Scripts {
                         if let Ok(m) = mail.lock() {
                             m.send("Instance", &name, to, deleted);
                         }
-                        let _ = health.send(super::health_task::HealthInput::Instance {
-                            name: name.clone(),
-                            state: to,
-                        });
                         if deleted {
                             n.notify_deleted(&name, &scripts, priority, from, &reason);
                         } else {

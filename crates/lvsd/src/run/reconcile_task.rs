@@ -1,0 +1,275 @@
+//! The reconciler's thread and the real host it changes.
+//!
+//! The thread waits on one channel with a deadline: an input (health, a VRRP state change,
+//! a reload, a status request) wakes it at once; otherwise it wakes only for the drift check
+//! (`--drift-interval`) and, while a colocated guard is installed, to read the neighbour
+//! table for new forwarder MACs. No polling in between (issue 14: 0 wake-ups when idle
+//! besides those timers).
+
+use super::guard::{self, Marks};
+use super::plan::Plan;
+use super::reconciler::{HostOps, Reconciler, Why};
+use super::world::{GuardRules, States, World};
+use lvsd_check::health::Health;
+use lvsd_ipvs::netlink::{IpvsSocket, Op};
+use lvsd_ipvs::{SyncDaemon, SyncState, Table, Timeouts};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch};
+
+/// How often the guard reads the neighbour table for new real-server MACs.
+const GUARD_SCAN: Duration = Duration::from_secs(2);
+
+pub enum Input {
+    /// The real servers' health changed.
+    Health(Box<Health>),
+    /// The engine published new VRRP states.
+    States,
+    /// A validated configuration with the checkers' states carried over: apply, reply with
+    /// the steps carried out.
+    Reload(Box<Plan>, Box<Health>, oneshot::Sender<Vec<String>>),
+    /// `lvsd reload --dry-run`: the steps a reload would carry out.
+    Preview(Box<Plan>, Box<Health>, oneshot::Sender<Vec<String>>),
+    /// The kernel's table now (for `status`), guarded services under their address keys,
+    /// with the guard's marks; None without IPVS.
+    Table(oneshot::Sender<Option<(Table, Marks)>>),
+    Stop,
+}
+
+/// The real host: IPVS over generic netlink, rtnetlink and /proc/sys for the role, nft.
+pub struct RealHost {
+    sock: Option<IpvsSocket>,
+    rt: tokio::runtime::Handle,
+    nl: Option<lvsd_netif::Netlink>,
+    state_file: PathBuf,
+    lo_added: super::LoAdded,
+}
+
+impl RealHost {
+    fn nl(&self) -> Result<&lvsd_netif::Netlink, String> {
+        self.nl
+            .as_ref()
+            .ok_or_else(|| "no rtnetlink socket".to_string())
+    }
+
+    fn sock(&mut self) -> Result<&mut IpvsSocket, String> {
+        self.sock.as_mut().ok_or_else(|| "no IPVS".to_string())
+    }
+}
+
+impl HostOps for RealHost {
+    fn has_ipvs(&self) -> bool {
+        self.sock.is_some()
+    }
+    fn ipvs_table(&mut self) -> Result<Table, String> {
+        self.sock()?.table().map_err(|e| e.to_string())
+    }
+    fn ipvs_apply(&mut self, ops: &[Op]) -> Result<usize, (usize, String)> {
+        let sock = self.sock().map_err(|e| (0, e))?;
+        sock.apply(ops).map_err(|(i, e)| (i, e.to_string()))
+    }
+    fn ipvs_flush(&mut self) -> Result<(), String> {
+        self.sock()?.flush().map_err(|e| e.to_string())
+    }
+    fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), String> {
+        self.sock()?.set_timeouts(t).map_err(|e| e.to_string())
+    }
+    fn sync_start(&mut self, d: &SyncDaemon) -> Result<(), String> {
+        self.sock()?.add_daemon(d).map_err(|e| e.to_string())
+    }
+    fn sync_stop(&mut self, s: SyncState) -> Result<(), String> {
+        self.sock()?.del_daemon(s).map_err(|e| e.to_string())
+    }
+    fn role_up(&mut self, vip: IpAddr, iface: Option<&str>) -> Result<Vec<String>, String> {
+        // the engine put it on lo as it left the interface: lvsd's, to be recorded
+        let adopt = self
+            .lo_added
+            .lock()
+            .map(|mut s| s.remove(&vip))
+            .unwrap_or(false);
+        let nl = self.nl()?;
+        self.rt.block_on(crate::realserver::role_up(
+            nl,
+            vip,
+            super::colocated::LABEL,
+            iface,
+            adopt,
+            &self.state_file,
+        ))
+    }
+    fn role_down(&mut self, vip: IpAddr) -> Result<Vec<String>, String> {
+        let nl = self.nl()?;
+        self.rt
+            .block_on(crate::realserver::role_down(nl, vip, &self.state_file))
+    }
+    fn guard_install(&mut self, g: &GuardRules) -> Result<(), String> {
+        guard::install(&g.marks, &g.forwarders)?;
+        tracing::info!(
+            "colocated guard: nft table inet {} installed ({} service(s), {} forwarder MAC(s))",
+            guard::TABLE,
+            g.marks.len(),
+            g.forwarders.len()
+        );
+        warn_foreign_marks(&g.marks);
+        Ok(())
+    }
+    fn guard_remove(&mut self) -> Result<(), String> {
+        guard::remove()
+    }
+    fn guard_present(&mut self) -> bool {
+        guard::present()
+    }
+    fn neighbours(&mut self) -> Result<Vec<lvsd_netif::Neighbour>, String> {
+        let nl = self.nl()?;
+        self.rt.block_on(nl.neighbours()).map_err(|e| e.to_string())
+    }
+}
+
+/// A user's own mark rules on the guarded VIPs: say which one wins.
+fn warn_foreign_marks(marks: &Marks) {
+    let vips: std::collections::BTreeSet<IpAddr> = marks
+        .keys()
+        .filter_map(|k| match k {
+            lvsd_ipvs::ServiceKey::Addr { addr, .. } => Some(*addr),
+            _ => None,
+        })
+        .collect();
+    for (table, rule) in guard::foreign_marks_now(&vips) {
+        tracing::warn!(
+            "colocated guard: table {table} also marks packets to a guarded VIP (`{rule}`): for the packets lvsd's guard marks (to its VIP:port, not from a real server's MAC) lvsd's mark wins (its chain runs at priority mangle + 1, after yours); packets it leaves unmarked keep your mark"
+        );
+    }
+}
+
+/// Starts the reconciler's thread; returns its input channel.
+pub fn spawn(
+    plan: &Plan,
+    states: watch::Receiver<States>,
+    drift: Duration,
+    state_file: PathBuf,
+    lo_added: super::LoAdded,
+) -> (Sender<Input>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // VRRP state changes wake the thread through the same channel
+    let wake = tx.clone();
+    let mut watch_rx = states.clone();
+    tokio::spawn(async move {
+        while watch_rx.changed().await.is_ok() {
+            if wake.send(Input::States).is_err() {
+                break;
+            }
+        }
+    });
+    let plan = plan.clone();
+    let rt = tokio::runtime::Handle::current();
+    let h = tokio::task::spawn_blocking(move || {
+        let sock = match IpvsSocket::open() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                if !plan.config.virtual_servers.is_empty()
+                    || plan.config.global.lvs_sync_daemon.is_some()
+                {
+                    tracing::error!("IPVS: {e}; virtual servers are not programmed (VRRP runs on)");
+                }
+                None
+            }
+        };
+        let nl = {
+            let _g = rt.enter();
+            lvsd_netif::Netlink::new().ok()
+        };
+        let host = RealHost {
+            sock,
+            rt,
+            nl,
+            state_file,
+            lo_added,
+        };
+        let mut world = World::new(plan);
+        world.states = states.borrow().clone();
+        let mut r = Reconciler::new(host, world);
+        r.start();
+        run(&mut r, &rx, &states, drift);
+    });
+    (tx, h)
+}
+
+fn run(
+    r: &mut Reconciler<RealHost>,
+    rx: &Receiver<Input>,
+    states: &watch::Receiver<States>,
+    drift: Duration,
+) {
+    let mut next_drift = Instant::now() + drift;
+    let mut next_scan = Instant::now() + GUARD_SCAN;
+    loop {
+        let deadline = if r.guarding() {
+            next_drift.min(next_scan)
+        } else {
+            next_drift
+        };
+        let input = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(i) => i,
+            Err(RecvTimeoutError::Disconnected) => Input::Stop,
+            Err(RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                if now >= next_scan {
+                    next_scan = now + GUARD_SCAN;
+                    if r.guarding() && r.learn() {
+                        r.converge(Why::Forwarders);
+                    }
+                }
+                if now >= next_drift {
+                    next_drift = now + drift;
+                    r.drift_check();
+                }
+                continue;
+            }
+        };
+        match input {
+            Input::Health(h) => {
+                r.world.health = *h;
+                r.converge(Why::Health);
+            }
+            Input::States => {
+                let now = states.borrow().clone();
+                if now != r.world.states {
+                    r.world.states = now;
+                    r.converge(Why::Vrrp);
+                }
+            }
+            Input::Reload(p, h, reply) => {
+                let t0 = Instant::now();
+                let done = r.reload(*p, *h);
+                tracing::info!(
+                    "reload: {} host change(s) in {:.1} ms",
+                    done.len(),
+                    t0.elapsed().as_secs_f64() * 1e3
+                );
+                let _ = reply.send(done.iter().map(|s| s.to_string()).collect());
+            }
+            Input::Preview(p, h, reply) => {
+                let _ = reply.send(r.preview(&p, &h).iter().map(|s| s.to_string()).collect());
+            }
+            Input::Table(reply) => {
+                let marks = r
+                    .applied()
+                    .guard
+                    .as_ref()
+                    .map(|g| g.marks.clone())
+                    .unwrap_or_default();
+                let table = r.host.ipvs_table().ok().map(|mut t| {
+                    guard::unkey(&mut t, &marks);
+                    (t, marks)
+                });
+                let _ = reply.send(table);
+            }
+            Input::Stop => {
+                r.stop();
+                return;
+            }
+        }
+    }
+}
