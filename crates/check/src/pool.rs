@@ -20,6 +20,34 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// The checkers' states a reload keeps. A checker with several probes (SMTP_CHECK's `host`
+/// blocks) is down while any of them is, whatever order the probes come in (issue 14: a
+/// last-write-wins merge brought such a checker back up with one host down), and the probes
+/// that are down are named, so that the next change of any of them is judged correctly.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Kept {
+    pub states: HashMap<CheckerId, CheckState>,
+    pub down_probes: HashMap<CheckerId, std::collections::HashSet<String>>,
+}
+
+impl Kept {
+    pub fn add(&mut self, user: CheckerId, probe: &str, state: CheckState) {
+        let s = self.states.entry(user).or_insert(state);
+        if state == CheckState::Down {
+            *s = CheckState::Down;
+            self.down_probes
+                .entry(user)
+                .or_default()
+                .insert(probe.to_string());
+        }
+    }
+}
+
+/// A probe's name in events and [`Kept`]: its checker keyword and target.
+pub fn probe_name(spec: &ProbeSpec) -> String {
+    format!("{} {}", spec.kind.keyword(), describe(spec))
+}
+
 /// What the pool reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PoolEvent {
@@ -174,17 +202,18 @@ impl Pool {
     /// Replaces the probe set. A probe whose kind and target survive keeps its state (with the
     /// new timing); users are updated; removed probes stop. Returns the state of every checker
     /// of the new configuration whose probe survived (for [`crate::health::Health::reload`]).
-    pub fn reload(&mut self, probes: Vec<Probe>) -> HashMap<CheckerId, CheckState> {
+    pub fn reload(&mut self, probes: Vec<Probe>) -> Kept {
         let mut old = std::mem::take(&mut self.entries);
-        let mut kept = HashMap::new();
+        let mut kept = Kept::default();
         for p in probes {
             let id = Identity::of(&p.spec);
             match old.remove(&id) {
                 Some(e) => {
                     let counters = e.shared.counters.lock().map(|c| c.clone()).ok();
                     let state = counters.as_ref().map(|c| c.state).unwrap_or(CheckState::Up);
+                    let name = probe_name(&p.spec);
                     for u in &p.users {
-                        kept.insert(*u, state);
+                        kept.add(*u, &name, state);
                     }
                     if e.shared.spec.timing == p.spec.timing {
                         // unchanged: keep the task, only the users may differ
@@ -211,13 +240,14 @@ impl Pool {
     }
 
     /// What [`Self::reload`] would keep, without changing anything (`lvsd reload --dry-run`).
-    pub fn peek(&self, probes: &[Probe]) -> HashMap<CheckerId, CheckState> {
-        let mut kept = HashMap::new();
+    pub fn peek(&self, probes: &[Probe]) -> Kept {
+        let mut kept = Kept::default();
         for p in probes {
             if let Some(e) = self.entries.get(&Identity::of(&p.spec)) {
                 if let Ok(c) = e.shared.counters.lock() {
+                    let name = probe_name(&p.spec);
                     for u in &p.users {
-                        kept.insert(*u, c.state);
+                        kept.add(*u, &name, c.state);
                     }
                 }
             }
@@ -352,7 +382,7 @@ async fn run_probe(
             }
             if tx
                 .send(PoolEvent::State {
-                    probe: format!("{} {}", shared.spec.kind.keyword(), describe(&shared.spec)),
+                    probe: probe_name(&shared.spec),
                     users,
                     state,
                     outcome: outcome.clone(),
@@ -385,5 +415,39 @@ async fn run_probe(
             }
         }
         next = tokio::time::Instant::now() + step.next_in;
+    }
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    #[test]
+    fn a_checker_is_down_while_any_of_its_probes_is_whatever_the_order() {
+        let id = CheckerId {
+            vs: 0,
+            rs: 0,
+            checker: 0,
+        };
+        for order in [
+            [("a", CheckState::Down), ("b", CheckState::Up)],
+            [("b", CheckState::Up), ("a", CheckState::Down)],
+        ] {
+            let mut k = Kept::default();
+            for (p, s) in order {
+                k.add(id, p, s);
+            }
+            assert_eq!(k.states[&id], CheckState::Down, "{order:?}");
+            assert_eq!(
+                k.down_probes[&id].iter().collect::<Vec<_>>(),
+                vec!["a"],
+                "{order:?}"
+            );
+        }
+        let mut k = Kept::default();
+        k.add(id, "a", CheckState::Up);
+        k.add(id, "b", CheckState::Up);
+        assert_eq!(k.states[&id], CheckState::Up);
+        assert!(!k.down_probes.contains_key(&id));
     }
 }

@@ -106,8 +106,8 @@ fn reload_keeps_state_and_stops_removed_probes() {
         assert_eq!((u, s), (vec![id(0, 0)], CheckState::Down));
         // Reload: the dead probe with a new delay_loop and new users, the live one removed.
         let kept = pool.reload(vec![probe(dead, 150, vec![id(2, 3)])]);
-        assert_eq!(kept.get(&id(2, 3)), Some(&CheckState::Down));
-        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.states.get(&id(2, 3)), Some(&CheckState::Down));
+        assert_eq!(kept.states.len(), 1);
         assert_eq!(pool.len(), 1);
         let st = pool.status();
         assert_eq!(st[0].state, CheckState::Down, "state kept: {st:?}");
@@ -117,7 +117,7 @@ fn reload_keeps_state_and_stops_removed_probes() {
         assert!(rx.try_recv().is_err());
         // peek() answers like reload() without changing anything.
         let peek = pool.peek(&[probe(dead, 100, vec![id(9, 9)])]);
-        assert_eq!(peek.get(&id(9, 9)), Some(&CheckState::Down));
+        assert_eq!(peek.states.get(&id(9, 9)), Some(&CheckState::Down));
         assert_eq!(pool.status()[0].users, vec![id(2, 3)]);
     });
 }

@@ -156,3 +156,71 @@ fn v3_keepalived_master_lvsd_backup() {
     }
     keepalived_master_lvsd_backup(3);
 }
+
+/// A preempted lvsd master must fall silent at once (issue 14): lvsd becomes master with a
+/// long gratuitous-ARP burst (20 × 0.2 s), a client learns the VIP's MAC, then a peer with a
+/// higher priority starts and preempts. Two seconds later — inside lvsd's old burst, before
+/// keepalived's second burst (garp_master_delay 5 s) — the client's ARP entry must point at
+/// the new master. Before the fix the burst ran on after lvsd had left MASTER and pulled the
+/// client back: traffic to the VIP went to the backup.
+fn preempted_lvsd_falls_silent(peer_is_keepalived: bool) {
+    let mut lab = Lab::new(
+        &[
+            ("dir1", &["10.99.0.1/24"]),
+            ("dir2", &["10.99.0.2/24"]),
+            ("client", &["10.99.0.9/24"]),
+        ],
+        false,
+    );
+    let low = conf(3, 90)
+        .replace(
+            "  vrrp_version 3\n",
+            "  vrrp_version 3\n  vrrp_garp_interval 0.2\n",
+        )
+        .replace(
+            "  priority 90\n",
+            "  priority 90\n  garp_master_repeat 20\n",
+        );
+    lab.lvsd("dir1", &low);
+    only(&lab, "dir1", 8.0);
+    // the client resolves the VIP: dir1's MAC
+    lab.touch("client", VIP);
+    let dir1 = lab.mac("dir1").to_string();
+    let dir2 = lab.mac("dir2").to_string();
+    lab.wait_for(Duration::from_secs(2), || {
+        lab.neigh("client", VIP).as_deref() == Some(dir1.as_str())
+    })
+    .unwrap_or_else(|| panic!("client never learnt dir1's MAC\n{}", lab.dump()));
+    let high = conf(3, 100);
+    if peer_is_keepalived {
+        lab.keepalived("dir2", &high);
+    } else {
+        lab.lvsd("dir2", &high);
+    }
+    let t = only(&lab, "dir2", 8.0);
+    eprintln!("preempted after {t:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        lab.neigh("client", VIP).as_deref(),
+        Some(dir2.as_str()),
+        "the client's ARP entry for the VIP points at the backup (dir1 {dir1}, dir2 {dir2})\n{}",
+        lab.dump()
+    );
+    assert_eq!(lab.holders(&D, VIP), ["dir2"], "{}", lab.dump());
+}
+
+#[test]
+fn v3_keepalived_preempts_lvsd_and_the_client_follows() {
+    need_root!();
+    if !have_keepalived() {
+        eprintln!("skipped: keepalived is not installed");
+        return;
+    }
+    preempted_lvsd_falls_silent(true);
+}
+
+#[test]
+fn v3_lvsd_preempts_lvsd_and_the_client_follows() {
+    need_root!();
+    preempted_lvsd_falls_silent(false);
+}

@@ -3,17 +3,15 @@
 //! go to the health task on the main runtime.
 
 use lvsd_check::health::CheckerId;
-use lvsd_check::machine::CheckState;
-use lvsd_check::pool::{Pool, PoolEvent, ProbeStatus};
+use lvsd_check::pool::{Kept, Pool, PoolEvent, ProbeStatus};
 use lvsd_check::spec::Probe;
-use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 pub enum CheckInput {
     /// New probes; replies with the state of every checker whose probe survived.
-    Reload(Vec<Probe>, oneshot::Sender<HashMap<CheckerId, CheckState>>),
+    Reload(Vec<Probe>, oneshot::Sender<Kept>),
     /// What a reload would keep (dry run).
-    Peek(Vec<Probe>, oneshot::Sender<HashMap<CheckerId, CheckState>>),
+    Peek(Vec<Probe>, oneshot::Sender<Kept>),
     Status(oneshot::Sender<Vec<ProbeStatus>>),
     /// ha_suspend: suspend (true) or resume the probes whose checkers are all in `vs`.
     Suspend {
@@ -54,7 +52,7 @@ impl Checks {
                                 tracing::info!(
                                     "checkers: {} probe(s) after the reload ({} checker(s) kept their state)",
                                     pool.len(),
-                                    kept.len()
+                                    kept.states.len()
                                 );
                                 let _ = reply.send(kept);
                             }
@@ -83,13 +81,13 @@ impl Checks {
         let _ = self.tx.send(input);
     }
 
-    pub async fn reload(&self, probes: Vec<Probe>) -> HashMap<CheckerId, CheckState> {
+    pub async fn reload(&self, probes: Vec<Probe>) -> Kept {
         let (tx, rx) = oneshot::channel();
         self.send(CheckInput::Reload(probes, tx));
         rx.await.unwrap_or_default()
     }
 
-    pub async fn peek(&self, probes: Vec<Probe>) -> HashMap<CheckerId, CheckState> {
+    pub async fn peek(&self, probes: Vec<Probe>) -> Kept {
         let (tx, rx) = oneshot::channel();
         self.send(CheckInput::Peek(probes, tx));
         rx.await.unwrap_or_default()

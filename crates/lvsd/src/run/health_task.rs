@@ -13,7 +13,7 @@ use super::reconcile_task::Input as HostInput;
 use super::world::States;
 use lvsd_check::health::{CheckerId, Health, HealthEvent};
 use lvsd_check::machine::CheckState;
-use lvsd_check::pool::{PoolEvent, ProbeStatus};
+use lvsd_check::pool::{Kept, PoolEvent, ProbeStatus};
 use lvsd_check::spec;
 use lvsd_config::model::{Config, VirtualServer, VsKey};
 use lvsd_ipvs::Table;
@@ -397,21 +397,30 @@ impl Task {
         self.suspended = want;
     }
 
-    async fn new_health(&self, new: &Config, probes: Vec<spec::Probe>, apply: bool) -> Health {
-        let states: HashMap<CheckerId, CheckState> = match &self.checks {
+    /// The health of the new configuration with the surviving checkers' states, and the
+    /// probes that are down per checker.
+    async fn new_health(
+        &self,
+        new: &Config,
+        probes: Vec<spec::Probe>,
+        apply: bool,
+    ) -> (Health, Kept) {
+        let kept = match &self.checks {
             Some(c) if apply => c.reload(probes).await,
             Some(c) => c.peek(probes).await,
-            None => HashMap::new(),
+            None => Kept::default(),
         };
-        self.health
-            .reload(&self.plan.config, new, &|c| states.get(&c).copied())
+        let h = self
+            .health
+            .reload(&self.plan.config, new, &|c| kept.states.get(&c).copied());
+        (h, kept)
     }
 
     async fn reload(&mut self, plan: Plan) -> Vec<String> {
         let mut lines = self.vrrp_plan(&plan);
         let probes = probes_of(&plan);
         lines.push(format!("checkers: {} probe(s)", probes.len()));
-        let health = self.new_health(&plan.config, probes, true).await;
+        let (health, kept) = self.new_health(&plan.config, probes, true).await;
         // real servers that survived keep their "since"
         let mut since = HashMap::new();
         for (vi, v) in plan.config.virtual_servers.iter().enumerate() {
@@ -459,7 +468,7 @@ impl Task {
         for ev in &quorum_events {
             self.announce(ev);
         }
-        self.down_probes.clear();
+        self.down_probes = kept.down_probes;
         self.suspended.clear();
         if let Some(c) = &self.checks {
             // resume everything, then suspend per the new configuration
@@ -483,7 +492,7 @@ impl Task {
         let mut lines = self.vrrp_plan(plan);
         let probes = probes_of(plan);
         let nprobes = probes.len();
-        let health = self.new_health(&plan.config, probes, false).await;
+        let (health, _) = self.new_health(&plan.config, probes, false).await;
         lines.push(format!("checkers: {nprobes} probe(s)"));
         let (rtx, rrx) = oneshot::channel();
         self.send_host(HostInput::Preview(
