@@ -1,11 +1,12 @@
 //! Carrying out the core's actions on the real network: adverts on raw sockets, addresses,
 //! routes and rules over rtnetlink, gratuitous ARP / NA, notifications.
 
+use super::addresses::{Job, OwnedMap};
 use super::engine::Input;
 use super::plan::{Plan, Vip};
 use super::ratelimit::RateLimit;
 use super::NotifyRequest;
-use lvsd_netif::{AddrSpec, Netlink, VrrpSocket};
+use lvsd_netif::{Netlink, VrrpSocket};
 use lvsd_vrrp::config::AuthConfig;
 use lvsd_vrrp::event::InstanceId;
 use lvsd_vrrp::packet::{self, ipv4, Family};
@@ -38,19 +39,6 @@ impl SocketKey {
 struct LinkInfo {
     index: u32,
     up: bool,
-    mac: Option<[u8; 6]>,
-}
-
-/// An address, route or rule this run installed (and so may remove).
-#[derive(Debug, Clone, PartialEq)]
-enum Owned {
-    Addr {
-        ifindex: u32,
-        addr: IpAddr,
-        prefix_len: u8,
-    },
-    Route(lvsd_netif::RouteSpec),
-    Rule(lvsd_netif::RuleSpec),
 }
 
 pub struct Io {
@@ -62,7 +50,10 @@ pub struct Io {
     /// Per instance name (survives reloads: a deleted instance keeps its entry).
     extra: HashMap<String, super::plan::InstancePlan>,
     links: HashMap<String, LinkInfo>,
-    owned: HashMap<InstanceId, Vec<Owned>>,
+    /// What this run installed (the address worker's record).
+    owned: OwnedMap,
+    /// The address worker (addresses.rs): every host change of VRRP, in order.
+    jobs: mpsc::UnboundedSender<Job>,
     ip_id: HashMap<InstanceId, u16>,
     group_state: HashMap<lvsd_vrrp::GroupId, lvsd_vrrp::State>,
     log: RateLimit,
@@ -71,8 +62,6 @@ pub struct Io {
     garp_gen: HashMap<InstanceId, Arc<AtomicU64>>,
     /// Every instance's state, for the reconciler and the health task (issue 14).
     states: watch::Sender<super::world::States>,
-    /// Colocated VIPs this engine put on `lo`, for the reconciler to record as lvsd's.
-    lo_added: super::LoAdded,
     /// Shutdown has begun.
     pub stopping: bool,
     payload: Vec<u8>,
@@ -98,21 +87,22 @@ impl Io {
         lo_added: super::LoAdded,
     ) -> Result<Io, String> {
         let nl = Netlink::new().map_err(|e| format!("netlink: {e}"))?;
+        let owned = OwnedMap::default();
         let mut io = Io {
-            nl,
             sockets: HashMap::new(),
             input,
             notify,
             plan: plan.clone(),
             extra: extras(plan),
             links: HashMap::new(),
-            owned: HashMap::new(),
+            owned: owned.clone(),
+            jobs: super::addresses::spawn(nl.clone(), owned, lo_added),
+            nl,
             ip_id: HashMap::new(),
             group_state: HashMap::new(),
             log: RateLimit::new(std::time::Duration::from_secs(10)),
             garp_gen: HashMap::new(),
             states,
-            lo_added,
             stopping: false,
             payload: Vec::with_capacity(1500),
             packet: Vec::with_capacity(1500),
@@ -135,7 +125,6 @@ impl Io {
                             LinkInfo {
                                 index: l.index,
                                 up: l.up,
-                                mac: l.mac,
                             },
                         )
                     })
@@ -227,7 +216,6 @@ impl Io {
                 let info = LinkInfo {
                     index: l.index,
                     up: l.up,
-                    mac: l.mac,
                 };
                 self.links.insert(name.to_string(), info);
                 Some(info)
@@ -281,16 +269,42 @@ impl Io {
                 ah_seq,
                 ..
             } => self.send_advert(router, *instance, advert, *ah_seq).await,
-            Action::AddAddresses { instance } => self.add_addresses(router, *instance).await,
+            Action::AddAddresses { instance } => {
+                let x = self.extra_of(router, *instance);
+                self.job(Job::Install {
+                    id: *instance,
+                    name: router.instance(*instance).name().to_string(),
+                    vips: x.vips,
+                    routes: x.routes,
+                    rules: x.rules,
+                });
+            }
             Action::RemoveAddresses { instance } => {
-                // a colocated VIP goes on lo before it leaves the interface: no moment
-                // without it, so a connection forwarded here meanwhile is still served
+                // queued: the burst stops now; a colocated VIP goes on lo before it leaves
+                // the interface (addresses.rs)
                 self.cancel_gratuitous(*instance);
-                self.colocated_to_lo(router, *instance, None).await;
-                self.remove_addresses(*instance).await
+                let keep_off_lo = self.stopping && self.plan.config.global.colocated_on_stop_remove;
+                let lo = if keep_off_lo {
+                    Vec::new()
+                } else {
+                    self.extra_of(router, *instance).lo_vips
+                };
+                self.job(Job::Uninstall {
+                    id: *instance,
+                    name: router.instance(*instance).name().to_string(),
+                    lo,
+                });
             }
             Action::SendGratuitous { instance, count } => {
-                self.gratuitous(router, *instance, *count).await
+                let generation = self.garp_gen.entry(*instance).or_default().clone();
+                let mine = generation.load(Ordering::Acquire);
+                self.job(Job::Gratuitous {
+                    vips: self.vips(router, *instance),
+                    count: *count,
+                    gap: self.plan.garp_interval,
+                    generation,
+                    mine,
+                });
             }
             Action::Notify {
                 instance,
@@ -492,187 +506,6 @@ impl Io {
         self.extra_of(router, id).vips
     }
 
-    /// Makes the instance's installed addresses, routes and rules match the configuration.
-    async fn add_addresses(&mut self, router: &Router, id: InstanceId) {
-        let mut want = Vec::new();
-        for v in self.vips(router, id) {
-            let Some(l) = self.link(&v.dev).await else {
-                tracing::error!(
-                    "cannot add {}/{}: no interface {}",
-                    v.addr,
-                    v.prefix_len,
-                    v.dev
-                );
-                continue;
-            };
-            let spec = AddrSpec {
-                ifindex: l.index,
-                addr: v.addr,
-                prefix_len: v.prefix_len,
-                broadcast: v.broadcast,
-                label: v.label.clone(),
-                scope: v.scope,
-                peer: v.peer,
-                nodad: v.addr.is_ipv6(),
-                noprefixroute: v.noprefixroute,
-                preferred_lft: v.preferred_lft,
-            };
-            let owned = Owned::Addr {
-                ifindex: l.index,
-                addr: v.addr,
-                prefix_len: v.prefix_len,
-            };
-            match self.nl.add_address(&spec).await {
-                Ok(added) => {
-                    let mine = self.owned.get(&id).is_some_and(|o| o.contains(&owned));
-                    if added || mine {
-                        want.push(owned);
-                    }
-                    if added {
-                        tracing::info!("added {}/{} to {}", v.addr, v.prefix_len, v.dev);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("cannot add {}/{} to {}: {e}", v.addr, v.prefix_len, v.dev)
-                }
-            }
-        }
-        let extra = self.extra_of(router, id);
-        for words in &extra.routes {
-            match lvsd_netif::parse_route(words) {
-                Ok(r) => match self.nl.add_route(&r).await {
-                    Ok(_) => want.push(Owned::Route(r)),
-                    Err(e) => tracing::error!("cannot add route {}: {e}", words.join(" ")),
-                },
-                Err(e) => tracing::error!("route {}: {e}", words.join(" ")),
-            }
-        }
-        for words in &extra.rules {
-            match lvsd_netif::parse_rule(words) {
-                Ok(r) => match self.nl.add_rule(&r).await {
-                    Ok(_) => want.push(Owned::Rule(r)),
-                    Err(e) => tracing::error!("cannot add rule {}: {e}", words.join(" ")),
-                },
-                Err(e) => tracing::error!("rule {}: {e}", words.join(" ")),
-            }
-        }
-        // Anything installed before but no longer configured (a reload) goes.
-        let old = self.owned.insert(id, want.clone()).unwrap_or_default();
-        for o in old.into_iter().filter(|o| !want.contains(o)) {
-            self.remove(o).await;
-        }
-    }
-
-    async fn remove(&mut self, o: Owned) {
-        match o {
-            Owned::Addr {
-                ifindex,
-                addr,
-                prefix_len,
-            } => match self.nl.del_address(ifindex, addr, prefix_len).await {
-                Ok(_) => tracing::info!("removed {addr}/{prefix_len}"),
-                Err(e) => tracing::error!("cannot remove {addr}/{prefix_len}: {e}"),
-            },
-            Owned::Route(r) => {
-                if let Err(e) = self.nl.del_route(&r).await {
-                    tracing::error!("cannot remove route: {e}");
-                }
-            }
-            Owned::Rule(r) => {
-                if let Err(e) = self.nl.del_rule(&r).await {
-                    tracing::error!("cannot remove rule: {e}");
-                }
-            }
-        }
-    }
-
-    /// The colocated VIPs of an instance (issue 8) go on `lo` (/32 or /128, label `lo:lvsd`)
-    /// before they leave the interface: no moment without them, so a connection another
-    /// director forwards here meanwhile is served locally. One rtnetlink request each, no
-    /// dump; the ARP sysctls and the state file record are the reconciler's (it follows the
-    /// state change a moment later). `only`: just that VIP.
-    async fn colocated_to_lo(&mut self, router: &Router, id: InstanceId, only: Option<IpAddr>) {
-        if self.plan.config.global.colocated_on_stop_remove && self.stopping {
-            return;
-        }
-        let vips = self.extra_of(router, id).lo_vips;
-        if vips.is_empty() {
-            return;
-        }
-        let Some(lo) = self.link("lo").await else {
-            return;
-        };
-        for ip in vips.into_iter().filter(|ip| only.is_none_or(|o| o == *ip)) {
-            let mut spec = AddrSpec::new(lo.index, ip, if ip.is_ipv4() { 32 } else { 128 });
-            if ip.is_ipv4() {
-                spec.label = Some(super::colocated::LABEL.to_string());
-            }
-            spec.nodad = ip.is_ipv6();
-            match self.nl.add_address(&spec).await {
-                Ok(true) => {
-                    if let Ok(mut s) = self.lo_added.lock() {
-                        s.insert(ip);
-                    }
-                    tracing::info!(
-                        "({}) {ip} on lo: serving as a real server while not MASTER",
-                        router.instance(id).name()
-                    )
-                }
-                Ok(false) => {}
-                Err(e) => tracing::error!("({}) {ip} on lo: {e}", router.instance(id).name()),
-            }
-        }
-    }
-
-    /// Rules, then routes, then addresses (keepalived's order); only what this run added.
-    async fn remove_addresses(&mut self, id: InstanceId) {
-        let mut owned = self.owned.remove(&id).unwrap_or_default();
-        owned.sort_by_key(|o| match o {
-            Owned::Rule(_) => 0,
-            Owned::Route(_) => 1,
-            Owned::Addr { .. } => 2,
-        });
-        for o in owned {
-            self.remove(o).await;
-        }
-    }
-
-    /// Sends `count` gratuitous ARPs / unsolicited NAs per VIP, spaced by garp_interval,
-    /// from a task of its own so that the engine is not held up.
-    async fn gratuitous(&mut self, router: &Router, id: InstanceId, count: u32) {
-        let mut jobs = Vec::new();
-        for v in self.vips(router, id) {
-            if let Some(l) = self.link(&v.dev).await {
-                if let Some(mac) = l.mac {
-                    jobs.push((l.index, mac, v.addr));
-                }
-            }
-        }
-        let gap = self.plan.garp_interval;
-        let generation = self.garp_gen.entry(id).or_default().clone();
-        let mine = generation.load(Ordering::Acquire);
-        tokio::spawn(async move {
-            for n in 0..count {
-                if n > 0 && !gap.is_zero() {
-                    tokio::time::sleep(gap).await;
-                }
-                // the instance left MASTER since: not one more announcement
-                if generation.load(Ordering::Acquire) != mine {
-                    return;
-                }
-                for (ifindex, mac, addr) in &jobs {
-                    let r = match addr {
-                        IpAddr::V4(a) => lvsd_netif::send_garp(*ifindex, *mac, *a),
-                        IpAddr::V6(a) => lvsd_netif::send_unsolicited_na(*ifindex, *mac, *a),
-                    };
-                    if let Err(e) = r {
-                        tracing::warn!("gratuitous ARP/NA for {addr}: {e}");
-                    }
-                }
-            }
-        });
-    }
-
     /// Stops the instance's gratuitous ARP / NA bursts still running (it is leaving MASTER:
     /// announcing the VIP now would pull traffic from the new master).
     pub fn cancel_gratuitous(&mut self, id: InstanceId) {
@@ -708,10 +541,16 @@ impl Io {
                         "({}) {}/{} on {} was left behind by an earlier run: removing it until this node is master",
                         c.name, v.addr, v.prefix_len, v.dev
                     );
-                    self.colocated_to_lo(router, inst.id(), Some(v.addr)).await;
-                    if let Err(e) = self.nl.del_address(l.index, v.addr, v.prefix_len).await {
-                        tracing::error!("cannot remove {}/{}: {e}", v.addr, v.prefix_len);
-                    }
+                    let lo = self
+                        .extra_of(router, inst.id())
+                        .lo_vips
+                        .contains(&v.addr)
+                        .then_some(v.addr);
+                    self.job(Job::Leftover {
+                        name: c.name.clone(),
+                        lo,
+                        vip: v.clone(),
+                    });
                 }
             }
         }
@@ -721,10 +560,13 @@ impl Io {
     /// back while they are MASTER — drift repair, where keepalived would re-elect).
     pub fn address_removed(&mut self, a: &lvsd_netif::Addr) -> Vec<InstanceId> {
         let mut hit = Vec::new();
-        for (id, owned) in self.owned.iter_mut() {
+        let Ok(mut map) = self.owned.lock() else {
+            return hit;
+        };
+        for (id, owned) in map.iter_mut() {
             let before = owned.len();
             owned.retain(|o| {
-                !matches!(o, Owned::Addr { ifindex, addr, prefix_len }
+                !matches!(o, super::addresses::Owned::Addr { ifindex, addr, prefix_len }
                     if *ifindex == a.ifindex && *addr == a.addr && *prefix_len == a.prefix_len)
             });
             if owned.len() != before {
@@ -741,8 +583,25 @@ impl Io {
         }
     }
 
-    /// Lets spawned GARP tasks and the last sends go out before the thread ends.
+    /// Queues a host change for the address worker (never waits).
+    fn job(&self, job: Job) {
+        if self.jobs.send(job).is_err() {
+            tracing::error!("the address worker stopped: a VIP change is lost");
+        }
+    }
+
+    /// Waits (bounded) until every queued host change is done.
+    pub async fn barrier(&self, limit: std::time::Duration) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.job(Job::Barrier(tx));
+        if tokio::time::timeout(limit, rx).await.is_err() {
+            tracing::warn!("address changes still pending after {limit:?}");
+        }
+    }
+
+    /// Lets the queued host changes and the last sends go out before the thread ends.
     pub async fn finish(&mut self) {
+        self.barrier(std::time::Duration::from_secs(3)).await;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

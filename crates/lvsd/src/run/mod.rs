@@ -5,6 +5,7 @@
 //! (scripts, trackers, notifications, health, the control socket, signals) on the main
 //! runtime. docs/architecture.md draws it.
 
+mod addresses;
 mod apply;
 mod checks;
 mod colocated;
