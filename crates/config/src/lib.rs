@@ -47,6 +47,23 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The errors rendered as `lvsd check` shows them (no colour) with the summary line; None
+    /// when there is none (the configuration runs). The one rendering of "refused" that
+    /// `lvsd run`, `reload` and `ipvs apply` print.
+    pub fn error_report(&self) -> Option<String> {
+        let mut errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .peekable();
+        errors.peek()?;
+        let mut text: String = errors.map(|d| render::human(d, false)).collect();
+        text += &render::summary(&self.diagnostics);
+        Some(text)
+    }
+}
+
+impl Loaded {
     /// Adds diagnostics found after loading (e.g. about this host), with their file and source
     /// line, in place order.
     pub fn add(&mut self, diags: Vec<Diagnostic>) {

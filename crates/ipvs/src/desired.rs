@@ -241,6 +241,16 @@ fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, String> {
     })
 }
 
+/// `lvs_timeouts` as the kernel takes them (0 = leave unchanged); none when nothing is set.
+pub fn timeouts(cfg: &Config) -> Option<crate::Timeouts> {
+    let t = &cfg.global.lvs_timeouts;
+    (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| crate::Timeouts {
+        tcp: t.tcp.unwrap_or(0),
+        tcp_fin: t.tcpfin.unwrap_or(0),
+        udp: t.udp.unwrap_or(0),
+    })
+}
+
 /// The desired table, as keepalived programs it (keepalived-behaviour §3.2, §3.3):
 /// * a real server that is down is left out, or kept at weight 0 with `inhibit_on_failure`;
 ///   an alive one has its dynamic weight if a check set one, else its configured weight;

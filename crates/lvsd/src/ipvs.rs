@@ -2,7 +2,7 @@
 //! virtual servers once, flush, and the connection-sync daemon.
 
 use clap::{Args, Subcommand};
-use lvsd_config::{render, LoadOptions, Severity};
+use lvsd_config::LoadOptions;
 use lvsd_ipvs::netlink::{IpvsSocket, Op};
 use lvsd_ipvs::{desired, list, reconcile, SyncDaemon, SyncState};
 use std::collections::BTreeSet;
@@ -143,15 +143,8 @@ fn list_cmd(a: &ListArgs) -> ExitCode {
 
 fn apply_cmd(a: &ApplyArgs) -> ExitCode {
     let loaded = lvsd_config::load_file(&a.file, &LoadOptions::default());
-    let errors: Vec<_> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    if !errors.is_empty() {
-        for d in errors {
-            eprint!("{}", render::human(d, false));
-        }
+    if let Some(text) = loaded.error_report() {
+        eprint!("{text}");
         eprintln!(
             "{}: not applied: the configuration has errors",
             a.file.display()
@@ -198,13 +191,7 @@ fn apply_cmd(a: &ApplyArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let t = &loaded.config.global.lvs_timeouts;
-    if t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some() {
-        let timeouts = lvsd_ipvs::Timeouts {
-            tcp: t.tcp.unwrap_or(0),
-            tcp_fin: t.tcpfin.unwrap_or(0),
-            udp: t.udp.unwrap_or(0),
-        };
+    if let Some(timeouts) = lvsd_ipvs::desired::timeouts(&loaded.config) {
         if let Err(e) = s.set_timeouts(&timeouts) {
             eprintln!("lvsd ipvs: lvs_timeouts: {e}");
         }

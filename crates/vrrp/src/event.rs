@@ -63,6 +63,29 @@ pub enum Reason {
     Reload,
 }
 
+impl std::fmt::Display for Reason {
+    /// For people: logs, `lvsd status`, `LVSD_REASON` of notify scripts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::Owner => f.write_str("address owner (priority 255)"),
+            Reason::MasterDown => {
+                f.write_str("no advert from a master within Master_Down_Interval")
+            }
+            Reason::PriorityZero => f.write_str("the master resigned (priority 0)"),
+            Reason::Preempted { by, priority } => {
+                write!(f, "preempted by {by} (priority {priority})")
+            }
+            Reason::Fault => f.write_str("fault (tracker, link or source address)"),
+            Reason::FaultCleared => f.write_str("fault cleared"),
+            Reason::SyncGroup { member } => write!(f, "sync group: {member} moved"),
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::Deleted => f.write_str("removed by a reload"),
+            Reason::Reload => f.write_str("kept across a reload"),
+        }
+    }
+}
+
 /// A reportable input to the router.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {

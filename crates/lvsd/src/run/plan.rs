@@ -2,7 +2,7 @@
 //! instance, the addresses, routes and rules that follow its MASTER state.
 
 use lvsd_config::model::{Config, IpAddressSpec};
-use lvsd_config::{render, LoadOptions, Severity};
+use lvsd_config::{LoadOptions, Severity};
 use lvsd_vrrp::from_model::from_config;
 use lvsd_vrrp::InstanceConfig;
 use std::net::{IpAddr, Ipv4Addr};
@@ -57,19 +57,7 @@ pub struct Plan {
 /// Loads and validates; on errors returns the rendered diagnostics.
 pub fn load(path: &Path) -> Result<Plan, String> {
     let loaded = lvsd_config::load_file(path, &LoadOptions::default());
-    let errors = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        let mut text: String = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| render::human(d, false))
-            .collect();
-        text += &render::summary(&loaded.diagnostics);
+    if let Some(text) = loaded.error_report() {
         return Err(text);
     }
     let warnings = loaded

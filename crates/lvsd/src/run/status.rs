@@ -17,7 +17,7 @@ pub fn snapshot(router: &Router, now: Time, transitions: &Transitions) -> Value 
             json!({
                 "name": c.name,
                 "state": i.state().name(),
-                "reason": format!("{:?}", i.reason()),
+                "reason": i.reason().to_string(),
                 "vrid": c.vrid,
                 "version": if c.version == lvsd_vrrp::packet::Version::V2 { 2 } else { 3 },
                 "interface": c.interface,

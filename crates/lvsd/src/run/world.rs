@@ -160,20 +160,10 @@ pub fn desired(w: &World) -> DesiredHost {
         lo_vips,
         guard,
         sync: sync_daemon(w),
-        timeouts: timeouts(cfg),
+        timeouts: table::timeouts(cfg),
         suspended: suspended(&w.plan, &w.states),
         errors,
     }
-}
-
-/// `lvs_timeouts` as the kernel takes them (0 = unchanged); none when nothing is set.
-pub fn timeouts(cfg: &Config) -> Option<Timeouts> {
-    let t = &cfg.global.lvs_timeouts;
-    (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
-        tcp: t.tcp.unwrap_or(0),
-        tcp_fin: t.tcpfin.unwrap_or(0),
-        udp: t.udp.unwrap_or(0),
-    })
 }
 
 /// `lvs_sync_daemon`: master while its VRRP instance is MASTER, backup while BACKUP or FAULT,
