@@ -1,5 +1,6 @@
 //! `lvsd status` and `lvsd reload`: clients of a running daemon's control socket.
 
+use crate::proto::{ReloadReply, Role, Status};
 use clap::Args;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -59,144 +60,133 @@ pub fn status(args: &StatusArgs) -> ExitCode {
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(e) = v.get("error").and_then(Value::as_str) {
+        eprintln!("lvsd status: the daemon says: {e}");
+        return ExitCode::from(2);
+    }
+    match serde_json::from_value::<Status>(v) {
+        Ok(s) => {
+            print!("{}", render_status(&s));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lvsd status: the daemon's reply is not this lvsd's status: {e} (a different version?)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn ago(x: f64) -> String {
+    if x >= 3600.0 {
+        format!("{:.1}h", x / 3600.0)
+    } else if x >= 60.0 {
+        format!("{:.0}m", x / 60.0)
     } else {
-        print!("{}", render_status(&v));
-    }
-    ExitCode::SUCCESS
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
-
-fn ago(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) if x >= 3600.0 => format!("{:.1}h", x / 3600.0),
-        Some(x) if x >= 60.0 => format!("{:.0}m", x / 60.0),
-        Some(x) => format!("{x:.0}s"),
-        None => "-".into(),
+        format!("{x:.0}s")
     }
 }
 
 /// The human view of `status`.
-pub fn render_status(v: &Value) -> String {
+pub fn render_status(v: &Status) -> String {
     let mut out = String::new();
-    let empty = Vec::new();
-    let instances = v["instances"].as_array().unwrap_or(&empty);
-    if !instances.is_empty() {
+    if !v.vrrp.instances.is_empty() {
         out.push_str("VRRP instances\n");
-        for i in instances {
-            let master = &i["master"];
-            let stats = &i["stats"];
+        for i in &v.vrrp.instances {
+            let master = match &i.master {
+                None if i.state == "MASTER" => "this node".to_string(),
+                None => "-".to_string(),
+                Some(m) => format!("{} (prio {})", m.address, m.priority),
+            };
             out.push_str(&format!(
                 "  {:<16} {:<7} vrid {:<3} {} prio {}/{}  master {}  reason {}\n",
-                s(&i["name"]),
-                s(&i["state"]),
-                s(&i["vrid"]),
-                s(&i["interface"]),
-                s(&i["effective_priority"]),
-                s(&i["priority"]),
-                if master.is_null() && i["state"] == "MASTER" {
-                    "this node".to_string()
-                } else if master.is_null() {
-                    "-".to_string()
-                } else {
-                    format!(
-                        "{} (prio {})",
-                        s(&master["address"]),
-                        s(&master["priority"])
-                    )
-                },
-                s(&i["reason"]),
+                i.name,
+                i.state,
+                i.vrid,
+                opt(&i.interface),
+                i.effective_priority,
+                i.priority,
+                master,
+                i.reason,
             ));
-            let t = &i["last_transition"];
-            if !t.is_null() {
+            if let Some(t) = &i.last_transition {
                 out.push_str(&format!(
                     "    last transition {} -> {} {} ago ({})\n",
-                    s(&t["from"]),
-                    s(&t["to"]),
-                    ago(&t["ago_s"]),
-                    s(&t["reason"])
+                    t.from,
+                    t.to,
+                    ago(t.ago_s),
+                    t.reason
                 ));
             }
-            if let Some(st) = stats.as_object() {
-                let nonzero: Vec<String> = st
-                    .iter()
-                    .filter(|(_, x)| x.as_u64().is_some_and(|n| n > 0))
-                    .map(|(k, x)| format!("{k}={x}"))
-                    .collect();
-                if !nonzero.is_empty() {
-                    out.push_str(&format!("    {}\n", nonzero.join(" ")));
-                }
+            let nonzero: Vec<String> = i
+                .stats
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect();
+            if !nonzero.is_empty() {
+                out.push_str(&format!("    {}\n", nonzero.join(" ")));
             }
         }
     }
-    let vss = v["virtual_servers"].as_array().unwrap_or(&empty);
-    if !vss.is_empty() {
+    if !v.lvs.virtual_servers.is_empty() {
         out.push_str("Virtual servers\n");
-        for vs in vss {
+        for vs in &v.lvs.virtual_servers {
             out.push_str(&format!(
                 "  {} {}  {}  quorum {} ({}, alive weight {}){}{}{}\n",
-                s(&vs["name"]),
-                s(&vs["scheduler"]),
-                s(&vs["role"]),
-                if vs["quorum_up"].as_bool() == Some(true) {
-                    "up"
-                } else {
-                    "DOWN"
-                },
-                s(&vs["quorum"]),
-                s(&vs["alive_weight"]),
-                match vs["sorry_server"].as_str() {
+                vs.name,
+                vs.scheduler,
+                vs.role.text(),
+                if vs.quorum_up { "up" } else { "DOWN" },
+                vs.quorum,
+                vs.alive_weight,
+                match &vs.sorry_server {
                     Some(x) => format!("  sorry {x}"),
                     None => String::new(),
                 },
-                match vs["in_kernel"].as_bool() {
+                match vs.in_kernel {
                     // a colocated node has no service while it is not MASTER (issue 8)
-                    Some(false) if vs["role"] == "real server" => "  (no service: not MASTER)",
+                    Some(false) if vs.role == Role::RealServer => "  (no service: not MASTER)",
                     Some(false) => "  NOT IN THE KERNEL",
                     _ => "",
                 },
-                match (vs["guard_fwmark"].as_str(), vs["in_kernel"].as_bool()) {
+                match (&vs.guard_fwmark, vs.in_kernel) {
                     (Some(m), Some(true)) => format!("  as fwmark {m} (colocated guard)"),
                     _ => String::new(),
                 }
             ));
-            for rs in vs["real_servers"].as_array().unwrap_or(&empty) {
+            for rs in &vs.real_servers {
                 out.push_str(&format!(
                     "    {:<24} {:<5} weight {} kernel {}  for {}\n",
-                    s(&rs["address"]),
-                    if rs["alive"].as_bool() == Some(true) {
-                        "UP"
-                    } else {
-                        "DOWN"
-                    },
-                    s(&rs["weight"]),
-                    s(&rs["kernel_weight"]),
-                    ago(&rs["in_state_s"]),
+                    rs.address,
+                    if rs.alive { "UP" } else { "DOWN" },
+                    rs.weight,
+                    opt(&rs.kernel_weight),
+                    ago(rs.in_state_s),
                 ));
-                for c in rs["checkers"].as_array().unwrap_or(&empty) {
-                    let last = match c["last_ok"].as_bool() {
-                        Some(true) => {
-                            format!("ok {:.1} ms", c["last_latency_ms"].as_f64().unwrap_or(0.0))
-                        }
-                        Some(false) => format!("FAILED: {}", s(&c["last_error"])),
+                for c in &rs.checkers {
+                    let last = match c.last_ok {
+                        Some(true) => format!("ok {:.1} ms", c.last_latency_ms.unwrap_or(0.0)),
+                        Some(false) => format!("FAILED: {}", opt(&c.last_error)),
                         None => "not checked yet".into(),
                     };
                     out.push_str(&format!(
                         "      {} {} {}: {}  (failures in a row {}, {} checks, {} failed){}\n",
-                        s(&c["type"]),
-                        s(&c["target"]),
-                        s(&c["state"]),
+                        c.kind,
+                        opt(&c.target),
+                        c.state,
                         last,
-                        s(&c["consecutive_failures"]),
-                        s(&c["checks"]),
-                        s(&c["failures"]),
-                        if c["suspended"].as_bool() == Some(true) {
+                        opt(&c.consecutive_failures),
+                        opt(&c.checks),
+                        opt(&c.failures),
+                        if c.suspended == Some(true) {
                             " suspended"
                         } else {
                             ""
@@ -228,20 +218,27 @@ pub fn reload(args: &ReloadArgs) -> ExitCode {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
-    if v["ok"].as_bool() != Some(true) {
+    let r: ReloadReply = match serde_json::from_value(v) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "lvsd reload: the daemon's reply is not this lvsd's: {e} (a different version?)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if !r.ok {
         if !args.json {
-            eprint!("{}", s(&v["errors"]));
+            eprint!("{}", r.errors.as_deref().unwrap_or(""));
             eprintln!("lvsd reload: refused: the configuration has errors; the daemon keeps running the old one");
         }
         return ExitCode::from(2);
     }
     if !args.json {
-        let empty = Vec::new();
-        let plan = v["plan"].as_array().unwrap_or(&empty);
-        for l in plan {
-            println!("{}", s(l));
+        for l in &r.plan {
+            println!("{l}");
         }
-        if v["applied"].as_bool() == Some(true) {
+        if r.applied {
             println!("reloaded");
         } else {
             println!("dry run: nothing applied");

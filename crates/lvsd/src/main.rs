@@ -5,6 +5,7 @@ mod check;
 mod client;
 mod genhash;
 mod ipvs;
+mod proto;
 mod realserver;
 mod run;
 

@@ -5,7 +5,7 @@
 
 use super::engine::{Control, Input};
 use super::health_task::HealthInput;
-use serde_json::{json, Value};
+use crate::proto::{ErrorReply, ReloadReply, Status};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -38,7 +38,7 @@ pub struct Handles {
 /// `lvsd reload [--dry-run]`, handled by the main loop like SIGHUP.
 pub struct ReloadRequest {
     pub dry_run: bool,
-    pub reply: oneshot::Sender<Value>,
+    pub reply: oneshot::Sender<ReloadReply>,
 }
 
 async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
@@ -49,20 +49,17 @@ async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
     rx.await.ok()
 }
 
-async fn status(h: &Handles) -> Value {
+/// The engine's part and the health task's part of `status`.
+async fn status(h: &Handles) -> Result<Status, String> {
     let engine = h.engine.clone();
     let vrrp = ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
         .await
-        .unwrap_or_else(|| json!({"error": "engine stopped"}));
+        .ok_or("the VRRP engine stopped")?;
     let health = h.health.clone();
     let lvs = ask(|tx| health.send(HealthInput::Status(tx)).is_ok())
         .await
-        .unwrap_or_else(|| json!({"error": "health task stopped"}));
-    let mut v = vrrp;
-    if let (Some(obj), Value::Object(l)) = (v.as_object_mut(), lvs) {
-        obj.extend(l);
-    }
-    v
+        .ok_or("the health task stopped")?;
+    Ok(Status { vrrp, lvs })
 }
 
 pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
@@ -83,19 +80,26 @@ pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
                 return;
             }
             let reply = match line.trim() {
-                "status" => status(&h).await,
+                "status" => match status(&h).await {
+                    Ok(s) => serde_json::to_string(&s),
+                    Err(error) => serde_json::to_string(&ErrorReply { error }),
+                },
                 req @ ("reload" | "reload --dry-run") => {
                     let dry_run = req.ends_with("--dry-run");
                     let reload = h.reload.clone();
-                    ask(|reply| reload.send(ReloadRequest { dry_run, reply }).is_ok())
+                    let r = ask(|reply| reload.send(ReloadRequest { dry_run, reply }).is_ok())
                         .await
-                        .unwrap_or_else(|| json!({"ok": false, "errors": "the daemon is stopping"}))
+                        .unwrap_or_else(|| ReloadReply {
+                            errors: Some("the daemon is stopping".into()),
+                            ..Default::default()
+                        });
+                    serde_json::to_string(&r)
                 }
-                other => {
-                    json!({"error": format!("unknown request `{other}` (status, reload, reload --dry-run)")})
-                }
+                other => serde_json::to_string(&ErrorReply {
+                    error: format!("unknown request `{other}` (status, reload, reload --dry-run)"),
+                }),
             };
-            let mut text = reply.to_string();
+            let mut text = reply.unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
             text.push('\n');
             let _ = w.write_all(text.as_bytes()).await;
             drop(text);

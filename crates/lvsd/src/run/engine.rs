@@ -23,8 +23,8 @@ pub enum Control {
     Shutdown,
     /// A new, validated configuration.
     Reload(Box<Plan>),
-    /// A JSON snapshot of every instance.
-    Status(oneshot::Sender<serde_json::Value>),
+    /// A snapshot of every instance.
+    Status(oneshot::Sender<crate::proto::VrrpStatus>),
 }
 
 /// Everything that wakes the engine.

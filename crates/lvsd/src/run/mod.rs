@@ -253,7 +253,8 @@ async fn reload(
     scripts: &mut scripts::Scripts,
     engine: &tokio::sync::mpsc::UnboundedSender<Input>,
     health: &tokio::sync::mpsc::UnboundedSender<health_task::HealthInput>,
-) -> serde_json::Value {
+) -> crate::proto::ReloadReply {
+    use crate::proto::ReloadReply;
     let p = match plan::load(file) {
         Ok(p) => p,
         Err(text) => {
@@ -263,14 +264,21 @@ async fn reload(
                     "reload refused: the new configuration has errors; keeping the running one"
                 );
             }
-            return serde_json::json!({"ok": false, "applied": false, "errors": text});
+            return ReloadReply {
+                errors: Some(text),
+                ..Default::default()
+            };
         }
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = health.send(health_task::HealthInput::Preview(Box::new(p.clone()), tx));
     let plan_lines = rx.await.unwrap_or_default();
     if dry_run {
-        return serde_json::json!({"ok": true, "applied": false, "plan": plan_lines});
+        return ReloadReply {
+            ok: true,
+            plan: plan_lines,
+            ..Default::default()
+        };
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
     tracing::info!(
@@ -292,7 +300,12 @@ async fn reload(
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     trim_later();
-    serde_json::json!({"ok": true, "applied": true, "plan": plan_lines})
+    ReloadReply {
+        ok: true,
+        applied: true,
+        plan: plan_lines,
+        errors: None,
+    }
 }
 
 /// Loading a configuration (its text, the diagnostics, the intermediate trees, the probes) is

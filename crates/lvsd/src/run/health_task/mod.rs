@@ -19,7 +19,6 @@ use lvsd_config::model::{Config, VirtualServer, VsKey};
 use lvsd_ipvs::Table;
 use lvsd_scripts::{FifoSink, Notifier, ScriptUsers, SmtpAlerter};
 use lvsd_vrrp::State;
-use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -30,7 +29,7 @@ pub enum HealthInput {
     Reload(Box<Plan>, oneshot::Sender<Vec<String>>),
     /// `lvsd reload --dry-run`: what the reload would do, as text lines.
     Preview(Box<Plan>, oneshot::Sender<Vec<String>>),
-    Status(oneshot::Sender<Value>),
+    Status(oneshot::Sender<crate::proto::LvsStatus>),
     /// Shutdown: omega notifications, stop the checkers, then the IPVS task.
     Stop(oneshot::Sender<()>),
 }

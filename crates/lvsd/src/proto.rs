@@ -1,0 +1,233 @@
+//! The control socket's protocol: one request line, one JSON reply, typed on both sides (the
+//! daemon serialises these structs, `lvsd status` / `lvsd reload` deserialise the same ones),
+//! so a renamed field is a compile error, not a `-` on the screen.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Counters by name (VRRP statistics, drops by reason).
+pub type Counters = BTreeMap<String, u64>;
+
+/// `status`: the VRRP engine's part and the health task's part in one reply.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Status {
+    #[serde(flatten)]
+    pub vrrp: VrrpStatus,
+    #[serde(flatten)]
+    pub lvs: LvsStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VrrpStatus {
+    pub uptime_us: u64,
+    pub instances: Vec<InstanceStatus>,
+    pub sync_groups: Vec<GroupStatus>,
+    pub router_drops: Counters,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+    pub vrid: u8,
+    pub version: u8,
+    pub interface: Option<String>,
+    pub priority: u8,
+    pub effective_priority: u8,
+    pub source: Option<IpAddr>,
+    /// The master heard (none on the master itself).
+    pub master: Option<MasterRef>,
+    pub vips: Vec<IpAddr>,
+    pub stats: Counters,
+    pub last_transition: Option<Transition>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MasterRef {
+    pub address: IpAddr,
+    pub priority: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub ago_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupStatus {
+    pub name: String,
+    pub state: Option<String>,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LvsStatus {
+    pub virtual_servers: Vec<VsStatus>,
+    pub probes: usize,
+    pub ipvs_readable: bool,
+}
+
+/// This node's role for a virtual service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    #[serde(rename = "director")]
+    Director,
+    /// Colocated (issue 8), the instance holding the VIP is MASTER here.
+    #[serde(rename = "director (also a real server)")]
+    DirectorAlsoRealServer,
+    /// Colocated, the instance holding the VIP is not MASTER here.
+    #[serde(rename = "real server")]
+    RealServer,
+    /// Colocated with no VRRP instance holding the VIP.
+    #[serde(rename = "director and real server")]
+    DirectorAndRealServer,
+}
+
+impl Role {
+    pub fn text(self) -> &'static str {
+        match self {
+            Role::Director => "director",
+            Role::DirectorAlsoRealServer => "director (also a real server)",
+            Role::RealServer => "real server",
+            Role::DirectorAndRealServer => "director and real server",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VsStatus {
+    pub name: String,
+    pub role: Role,
+    pub line: u32,
+    pub scheduler: String,
+    pub quorum: u32,
+    pub quorum_up: bool,
+    pub alive_weight: i64,
+    pub sorry_server: Option<String>,
+    /// None when the kernel's table could not be read.
+    pub in_kernel: Option<bool>,
+    /// The fwmark the colocated guard installs the service as.
+    pub guard_fwmark: Option<String>,
+    pub real_servers: Vec<RsStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RsStatus {
+    pub address: String,
+    pub alive: bool,
+    pub weight: i32,
+    pub kernel_weight: Option<i32>,
+    pub failed_checkers: usize,
+    pub in_state_s: f64,
+    pub checkers: Vec<CheckerStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: Option<String>,
+    pub state: String,
+    pub last_ok: Option<bool>,
+    pub last_latency_ms: Option<f64>,
+    pub last_error: Option<String>,
+    pub last_check_ago_s: Option<f64>,
+    pub consecutive_failures: Option<u32>,
+    pub checks: Option<u64>,
+    pub failures: Option<u64>,
+    pub in_state_s: Option<f64>,
+    pub suspended: Option<bool>,
+}
+
+/// `reload` and `reload --dry-run`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReloadReply {
+    pub ok: bool,
+    pub applied: bool,
+    /// What changes (dry run) or changed: VRRP, checkers, the host's steps.
+    #[serde(default)]
+    pub plan: Vec<String>,
+    /// The configuration's errors, rendered (`ok` false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<String>,
+}
+
+/// Any other reply: an error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub error: String,
+}
+
+/// A counter struct (serialised with named u64 fields) as [`Counters`].
+pub fn counters<T: Serialize>(stats: &T) -> Counters {
+    serde_json::to_value(stats)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_round_trips_and_keeps_its_field_names() {
+        let s = Status {
+            vrrp: VrrpStatus {
+                uptime_us: 5,
+                instances: vec![InstanceStatus {
+                    name: "VI_1".into(),
+                    state: "MASTER".into(),
+                    reason: "startup".into(),
+                    vrid: 51,
+                    version: 2,
+                    interface: Some("eth0".into()),
+                    priority: 100,
+                    effective_priority: 100,
+                    source: None,
+                    master: None,
+                    vips: vec!["10.0.0.1".parse().unwrap()],
+                    stats: Counters::from([("adverts_rx".to_string(), 3)]),
+                    last_transition: None,
+                }],
+                ..Default::default()
+            },
+            lvs: LvsStatus {
+                virtual_servers: vec![VsStatus {
+                    name: "[10.0.0.1]:tcp:80".into(),
+                    role: Role::RealServer,
+                    line: 3,
+                    scheduler: "rr".into(),
+                    quorum: 1,
+                    quorum_up: true,
+                    alive_weight: 2,
+                    sorry_server: None,
+                    in_kernel: Some(false),
+                    guard_fwmark: None,
+                    real_servers: vec![],
+                }],
+                probes: 2,
+                ipvs_readable: true,
+            },
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        // the names scripts and the VM suites read
+        for k in [
+            "\"instances\"",
+            "\"virtual_servers\"",
+            "\"role\":\"real server\"",
+            "\"ipvs_readable\"",
+            "\"uptime_us\"",
+        ] {
+            assert!(text.contains(k), "{k} in {text}");
+        }
+        let back: Status = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.vrrp.instances[0].stats["adverts_rx"], 3);
+        assert_eq!(back.lvs.virtual_servers[0].role, Role::RealServer);
+    }
+}
