@@ -171,8 +171,7 @@ async fn missing_program_fails() {
 
 #[tokio::test]
 async fn runs_as_another_user() {
-    if unsafe_geteuid() != 0 {
-        eprintln!("skipped: needs root to switch users");
+    if !lvsd_testkit::root_or_skip("switching users") {
         return;
     }
     let Ok(nobody) = lvsd_scripts::user::lookup("nobody", None) else {
@@ -196,9 +195,4 @@ async fn runs_as_another_user() {
     // And as ourselves it fails (we are root, not nobody).
     p.user = None;
     assert!(!misc::check(&p).await.ok);
-}
-
-fn unsafe_geteuid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }

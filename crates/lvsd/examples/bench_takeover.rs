@@ -91,7 +91,7 @@ fn stats(v: &mut [Duration]) -> (f64, f64, f64) {
 }
 
 fn main() {
-    if !lab::is_root() {
+    if !lvsd_testkit::is_root() {
         eprintln!("needs root");
         std::process::exit(1);
     }

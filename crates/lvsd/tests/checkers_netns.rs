@@ -7,6 +7,7 @@
 
 mod lab;
 use lab::{lvsd_bin, Lab};
+use lvsd_testkit::need_root;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use std::process::Command;

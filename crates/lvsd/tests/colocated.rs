@@ -3,6 +3,7 @@
 
 mod lab;
 use lab::{lvsd_bin, Lab};
+use lvsd_testkit::need_root;
 use std::time::Duration;
 
 fn conf(with_instance: bool, method: &str) -> String {

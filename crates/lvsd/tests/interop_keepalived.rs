@@ -4,6 +4,7 @@
 
 mod lab;
 use lab::Lab;
+use lvsd_testkit::need_root;
 use nix::sys::signal::Signal;
 use std::time::Duration;
 
@@ -120,8 +121,7 @@ fn keepalived_master_lvsd_backup(version: u8) {
 #[test]
 fn v2_lvsd_master_keepalived_backup() {
     need_root!();
-    if !have_keepalived() {
-        eprintln!("skipped: keepalived is not installed");
+    if !lvsd_testkit::tool_or_skip(have_keepalived(), "keepalived") {
         return;
     }
     lvsd_master_keepalived_backup(2);
@@ -130,8 +130,7 @@ fn v2_lvsd_master_keepalived_backup() {
 #[test]
 fn v2_keepalived_master_lvsd_backup() {
     need_root!();
-    if !have_keepalived() {
-        eprintln!("skipped: keepalived is not installed");
+    if !lvsd_testkit::tool_or_skip(have_keepalived(), "keepalived") {
         return;
     }
     keepalived_master_lvsd_backup(2);
@@ -140,8 +139,7 @@ fn v2_keepalived_master_lvsd_backup() {
 #[test]
 fn v3_lvsd_master_keepalived_backup() {
     need_root!();
-    if !have_keepalived() {
-        eprintln!("skipped: keepalived is not installed");
+    if !lvsd_testkit::tool_or_skip(have_keepalived(), "keepalived") {
         return;
     }
     lvsd_master_keepalived_backup(3);
@@ -150,8 +148,7 @@ fn v3_lvsd_master_keepalived_backup() {
 #[test]
 fn v3_keepalived_master_lvsd_backup() {
     need_root!();
-    if !have_keepalived() {
-        eprintln!("skipped: keepalived is not installed");
+    if !lvsd_testkit::tool_or_skip(have_keepalived(), "keepalived") {
         return;
     }
     keepalived_master_lvsd_backup(3);
@@ -212,8 +209,7 @@ fn preempted_lvsd_falls_silent(peer_is_keepalived: bool) {
 #[test]
 fn v3_keepalived_preempts_lvsd_and_the_client_follows() {
     need_root!();
-    if !have_keepalived() {
-        eprintln!("skipped: keepalived is not installed");
+    if !lvsd_testkit::tool_or_skip(have_keepalived(), "keepalived") {
         return;
     }
     preempted_lvsd_falls_silent(true);

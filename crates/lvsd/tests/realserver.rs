@@ -2,20 +2,12 @@
 //! network namespace of its own (`lvsdrs<pid>x<n>`, deleted on drop, also when the test fails)
 //! with a state file in a temporary directory of its own. Needs root; skipped otherwise.
 
+use lvsd_testkit::need_root;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-macro_rules! need_root {
-    () => {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-    };
-}
 
 fn run(cmd: &[&str]) -> Output {
     Command::new(cmd[0])

@@ -4,6 +4,7 @@
 
 mod lab;
 use lab::Lab;
+use lvsd_testkit::need_root;
 use nix::sys::signal::Signal;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! lvsd-netif on the real kernel: every test builds its own network namespaces (a veth pair or
 //! a dummy interface), enters them with `setns` on a dedicated thread that runs its own tokio
 //! current-thread runtime, and checks the effect with `ip`. Needs root; without it each test
-//! prints "skipped: needs root" and passes.
+//! prints "skipped: ... needs root" and passes (in CI, where it runs as root, a skip fails: lvsd-testkit).
 
 use lvsd_netif::{
     parse_route, parse_rule, send_garp, send_unsolicited_na, AddrSpec, GarpSocket, NetEvent,
@@ -19,19 +19,7 @@ use std::time::{Duration, Instant};
 
 static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-macro_rules! need_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-    };
-}
+use lvsd_testkit::need_root;
 
 /// Runs `ip ARGS`, panicking with its stderr on failure; returns stdout.
 fn ip(args: &[&str]) -> String {

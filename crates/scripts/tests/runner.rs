@@ -219,8 +219,7 @@ async fn output_is_capped() {
 
 #[tokio::test]
 async fn runs_as_the_configured_user() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
+    if !lvsd_testkit::root_or_skip("switching users") {
         return;
     }
     let nobody = lookup("nobody", None).unwrap();
@@ -267,8 +266,7 @@ async fn runs_as_the_configured_user() {
 
 #[tokio::test]
 async fn script_security_refuses_writable_paths_for_root() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: not root");
+    if !lvsd_testkit::root_or_skip("switching users") {
         return;
     }
     let d = tempdir();

@@ -14,8 +14,7 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: needs root for a network namespace");
+    if !lvsd_testkit::root_or_skip("a network namespace") {
         return;
     }
     let h = std::thread::spawn(move || {

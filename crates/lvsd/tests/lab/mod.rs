@@ -14,21 +14,6 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Skips a test (with a line saying so) when not root.
-#[macro_export]
-macro_rules! need_root {
-    () => {
-        if !lab::is_root() {
-            eprintln!("skipped: needs root (network namespaces)");
-            return;
-        }
-    };
-}
-
 pub struct Lab {
     pub prefix: String,
     nodes: Vec<String>,
