@@ -40,6 +40,12 @@ pub enum Input {
     Net(NetEvent),
 }
 
+/// The engine's thread: joined at shutdown; `ended` resolves when it ends on its own.
+pub struct EngineThread {
+    pub handle: std::thread::JoinHandle<()>,
+    pub ended: oneshot::Receiver<()>,
+}
+
 pub struct Engine {
     router: Router,
     io: Io,
@@ -56,12 +62,15 @@ impl Engine {
         notify: mpsc::UnboundedSender<super::NotifyRequest>,
         states: tokio::sync::watch::Sender<super::world::States>,
         lo_added: super::LoAdded,
-    ) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
+    ) -> std::io::Result<(mpsc::UnboundedSender<Input>, EngineThread)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let tx2 = tx.clone();
+        let (ended_tx, ended) = oneshot::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("vrrp".into())
             .spawn(move || {
+                // dropped when the thread ends, however it ends: the main loop wakes
+                let _ended = ended_tx;
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -90,7 +99,7 @@ impl Engine {
                     }
                 });
             })?;
-        Ok((tx, handle))
+        Ok((tx, EngineThread { handle, ended }))
     }
 
     fn now(&self) -> Time {

@@ -199,7 +199,10 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         tracing::error!("cannot install signal handlers");
         return ExitCode::FAILURE;
     };
-    let thread = std::sync::Arc::new(std::sync::Mutex::new(Some(thread)));
+    let engine::EngineThread {
+        handle: thread,
+        ended: mut engine_ended,
+    } = thread;
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -213,7 +216,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
                     let _ = reply.send(r);
                 }
             }
-            _ = engine_stopped(thread.clone()) => {
+            _ = &mut engine_ended => {
                 tracing::error!("the VRRP engine stopped");
                 return ExitCode::FAILURE;
             }
@@ -222,10 +225,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     tracing::info!("stopping");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     let _ = engine.send(Input::Control(Control::Shutdown));
-    let t = thread.lock().ok().and_then(|mut t| t.take());
-    if let Some(t) = t {
-        let _ = tokio::task::spawn_blocking(move || t.join()).await;
-    }
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     // omega notifications, then the checkers stop
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     if health_tx
@@ -319,20 +319,4 @@ fn trim_later() {
             libc::malloc_trim(0);
         }
     });
-}
-
-/// Resolves when the engine thread has ended on its own.
-async fn engine_stopped(
-    thread: std::sync::Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
-) {
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let finished = thread
-            .lock()
-            .map(|t| t.as_ref().is_some_and(|t| t.is_finished()))
-            .unwrap_or(false);
-        if finished {
-            return;
-        }
-    }
 }
