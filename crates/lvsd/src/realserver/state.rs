@@ -7,6 +7,35 @@ use super::*;
 // State file
 // ---------------------------------------------------------------------------------------------
 
+/// The file as written (version 1): typed with serde, validated into a [`State`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    version: u64,
+    #[serde(default)]
+    written_by: String,
+    sysctls: Vec<SysctlWire>,
+    addresses: Vec<AddrWire>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SysctlWire {
+    /// `conf/IF/NAME`, for people reading the file.
+    #[serde(default)]
+    key: String,
+    interface: String,
+    name: String,
+    previous: i64,
+    set: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AddrWire {
+    dev: String,
+    address: IpAddr,
+    prefix_len: u8,
+    label: Option<String>,
+}
+
 /// What `up` changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct State {
@@ -55,77 +84,69 @@ impl State {
     }
 
     pub(super) fn to_json(&self) -> Value {
-        json!({
-            "version": STATE_VERSION,
-            "written_by": "lvsd realserver up",
-            "sysctls": self.sysctls.iter().map(|r| json!({
-                "key": key(&r.iface, &r.name),
-                "interface": r.iface,
-                "name": r.name,
-                "previous": r.previous,
-                "set": r.set,
-            })).collect::<Vec<_>>(),
-            "addresses": self.addresses.iter().map(|a| json!({
-                "dev": a.dev,
-                "address": a.addr.to_string(),
-                "prefix_len": a.prefix_len,
-                "label": a.label,
-            })).collect::<Vec<_>>(),
-        })
+        let file = StateFile {
+            version: STATE_VERSION,
+            written_by: "lvsd realserver up".into(),
+            sysctls: self
+                .sysctls
+                .iter()
+                .map(|r| SysctlWire {
+                    key: key(&r.iface, &r.name),
+                    interface: r.iface.clone(),
+                    name: r.name.clone(),
+                    previous: r.previous,
+                    set: r.set,
+                })
+                .collect(),
+            addresses: self
+                .addresses
+                .iter()
+                .map(|a| AddrWire {
+                    dev: a.dev.clone(),
+                    address: a.addr,
+                    prefix_len: a.prefix_len,
+                    label: a.label.clone(),
+                })
+                .collect(),
+        };
+        serde_json::to_value(file).unwrap_or(Value::Null)
     }
 
-    /// Parses and validates (the names end up in /proc/sys paths).
+    /// Parses (typed) and validates: the names end up in /proc/sys paths.
     pub(super) fn from_json(v: &Value) -> Result<State, String> {
-        if v["version"].as_u64() != Some(STATE_VERSION) {
+        if v.get("version").and_then(Value::as_u64) != Some(STATE_VERSION) {
             return Err(format!("unknown version {}", v["version"]));
         }
-        let list = |k: &str| {
-            v[k].as_array()
-                .cloned()
-                .ok_or_else(|| format!("`{k}` is not a list"))
-        };
-        let text = |e: &Value, k: &str| {
-            e[k].as_str()
-                .map(str::to_string)
-                .ok_or_else(|| format!("`{k}` missing in {e}"))
-        };
-        let int = |e: &Value, k: &str| e[k].as_i64().ok_or_else(|| format!("`{k}` missing in {e}"));
-        let ifname = |e: &Value, k: &str| {
-            let n = text(e, k)?;
+        let file: StateFile = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+        let ifname = |k: &str, n: String| {
             check_ifname(k, &n).map_err(|Fail(m)| m)?;
             Ok::<_, String>(n)
         };
         let mut st = State::default();
-        for e in list("sysctls")? {
-            let name = text(&e, "name")?;
-            if !ARP_NAMES.contains(&name.as_str()) {
-                return Err(format!("unexpected sysctl {name:?}"));
+        for e in file.sysctls {
+            if !ARP_NAMES.contains(&e.name.as_str()) {
+                return Err(format!("unexpected sysctl {:?}", e.name));
             }
             st.sysctls.push(SysctlRec {
-                iface: if e["interface"] == "all" {
-                    "all".to_string()
+                iface: if e.interface == "all" {
+                    e.interface
                 } else {
-                    ifname(&e, "interface")?
+                    ifname("interface", e.interface)?
                 },
-                name,
-                previous: int(&e, "previous")?,
-                set: int(&e, "set")?,
+                name: e.name,
+                previous: e.previous,
+                set: e.set,
             });
         }
-        for e in list("addresses")? {
-            let addr: IpAddr = text(&e, "address")?
-                .parse()
-                .map_err(|_| format!("bad address in {e}"))?;
-            let prefix_len = e["prefix_len"]
-                .as_u64()
-                .and_then(|n| u8::try_from(n).ok())
-                .filter(|n| *n <= host_len(&addr))
-                .ok_or_else(|| format!("bad prefix_len in {e}"))?;
+        for e in file.addresses {
+            if e.prefix_len > host_len(&e.address) {
+                return Err(format!("bad prefix_len {} for {}", e.prefix_len, e.address));
+            }
             st.addresses.push(AddrRec {
-                dev: ifname(&e, "dev")?,
-                addr,
-                prefix_len,
-                label: e["label"].as_str().map(str::to_string),
+                dev: ifname("dev", e.dev)?,
+                addr: e.address,
+                prefix_len: e.prefix_len,
+                label: e.label,
             });
         }
         Ok(st)
