@@ -3,36 +3,9 @@
 # d1, d2 (directors) and r3..., rounds of requests, probes through transitions, the IPVS
 # tables and connections of the directors. Sourced after lib.sh; the caller sets P (namespace
 # prefix), VIP, N (requests per round, a multiple of 6), PER_SRC, VERBOSE, PIDS via bg_start.
-# --- processes: killed by PID, with their descendants ---
-descendants() { # PID...: the PIDs and every descendant of them
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots=" $* " '
-    { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }
-    END {
-      n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
-      do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
-      for (p in keep) print p
-    }'
-}
-kill_tree() { # SIGNAL PID...
-  local sig=$1 p all; shift
-  all=$(descendants "$@")
-  for p in $all; do kill -STOP "$p" 2>/dev/null; done
-  for p in $all; do kill "-$sig" "$p" 2>/dev/null; done
-  [ "$sig" = KILL ] || for p in $all; do kill -CONT "$p" 2>/dev/null; done
-}
 cl_cleanup() {
-  local live=() p all any
   touch "$TEST_TMP/probe.stop" 2>/dev/null
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -0 "$p" 2>/dev/null && live+=("$p"); done
-  if [ ${#live[@]} -gt 0 ]; then
-    all=$(descendants "${live[@]}")
-    for p in $all; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 1 30); do
-      any=0; for p in $all; do kill -0 "$p" 2>/dev/null && any=1; done
-      [ $any = 0 ] && break; sleep 0.1
-    done
-    for p in $all; do kill -KILL "$p" 2>/dev/null; done
-  fi
+  stop_started
   if [ $VERBOSE = 1 ]; then
     for d in d1 d2; do for f in "$TEST_TMP/$d".log*; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; done
   fi

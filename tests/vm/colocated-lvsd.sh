@@ -279,6 +279,15 @@ if wait_for 30 handed_back; then
 else
   fail "6 restart after the kill -9: 30 s later: $(state_line)"; log_tail d1; log_tail d2
 fi
+# what the killed run left (its guarded FWM service) is removed at start as a backup or adopted,
+# so the takeover's operations all succeed (before issue 14: "service FWM ... already exists")
+since_restart() { awk -v m="started $1" 'index($0, "=== lvsd run") { on = 0 } index($0, m) { on = 1 } on' "$TEST_TMP/d1.log"; }
+RESTART_MARK=$(grep "=== lvsd run" "$TEST_TMP/d1.log" | tail -1 | sed 's/.* started //')
+if since_restart "$RESTART_MARK" | grep -E "already exists|operation [0-9]+ of [0-9]+ failed" > "$TEST_TMP/d1.err"; then
+  fail "6 the restarted dir1's IPVS operations failed: $(head -3 "$TEST_TMP/d1.err" | tr '\n' ' ')"
+else
+  pass "6 the restarted dir1 took over the killed run's leftovers without an IPVS error"
+fi
 # dir2 stops hearing dir1's adverts (the data path stays): both become MASTER
 nsx ${P}d2 nft -f - <<'NFT'
 table inet splitbrain {

@@ -63,36 +63,8 @@ UP_BOUND=$(( DELAY_LOOP + 5 ))
 FAILOVER_BOUND=$(( 3 * ADVERT_INT + 1 + 5 ))   # 3 x advert_int + (256 - 99)/256 s skew + margin
 D1PID="" D2PID=""
 
-# --- processes: killed by PID, with their descendants (keepalived's VRRP and checker children) ---
-descendants() { # PID...: the PIDs and every descendant of them
-  # (cat, not awk, reads /proc: busybox awk gives up on a file that vanished since the glob)
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots=" $* " '
-    { s = $0; sub(/.*\) /, "", s); split(s, g, " "); pp[$1] = g[2] }   # after the (comm): state ppid
-    END {
-      n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
-      do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
-      for (p in keep) print p
-    }'
-}
-kill_tree() { # SIGNAL PID...: the processes are stopped first (keepalived's parent would respawn
-  local sig=$1 p all; shift   # a child killed before it)
-  all=$(descendants "$@")
-  for p in $all; do kill -STOP "$p" 2>/dev/null; done
-  for p in $all; do kill "-$sig" "$p" 2>/dev/null; done
-  [ "$sig" = KILL ] || for p in $all; do kill -CONT "$p" 2>/dev/null; done
-}
 seed_cleanup() {
-  local live=() p
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -0 "$p" 2>/dev/null && live+=("$p"); done
-  if [ ${#live[@]} -gt 0 ]; then
-    local all; all=$(descendants "${live[@]}")
-    for p in $all; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 1 30); do
-      local any=0; for p in $all; do kill -0 "$p" 2>/dev/null && any=1; done
-      [ $any = 0 ] && break; sleep 0.1
-    done
-    for p in $all; do kill -KILL "$p" 2>/dev/null; done
-  fi
+  stop_started
   if [ $VERBOSE = 1 ]; then
     for d in d1 d2; do [ -f "$TEST_TMP/$d.log" ] && { echo "--- $d log"; cat "$TEST_TMP/$d.log"; }; done
   fi

@@ -7,6 +7,7 @@
 //! `lo` before it leaves the interface. A burst stops the moment its instance leaves MASTER
 //! (the engine bumps the instance's generation synchronously, before queueing anything).
 
+use super::links::{LinkInfo, Links};
 use super::plan::Vip;
 use lvsd_netif::{AddrSpec, Netlink};
 use lvsd_vrrp::event::InstanceId;
@@ -65,15 +66,9 @@ pub enum Job {
     Barrier(oneshot::Sender<()>),
 }
 
-#[derive(Clone, Copy)]
-struct LinkInfo {
-    index: u32,
-    mac: Option<[u8; 6]>,
-}
-
 struct Worker {
     nl: Netlink,
-    links: HashMap<String, LinkInfo>,
+    links: Links,
     owned: OwnedMap,
     lo_added: super::LoAdded,
 }
@@ -82,8 +77,8 @@ struct Worker {
 pub fn spawn(nl: Netlink, owned: OwnedMap, lo_added: super::LoAdded) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     let mut w = Worker {
+        links: Links::new(nl.clone()),
         nl,
-        links: HashMap::new(),
         owned,
         lo_added,
     };
@@ -97,20 +92,7 @@ pub fn spawn(nl: Netlink, owned: OwnedMap, lo_added: super::LoAdded) -> mpsc::Un
 
 impl Worker {
     async fn link(&mut self, name: &str) -> Option<LinkInfo> {
-        if let Some(l) = self.links.get(name) {
-            return Some(*l);
-        }
-        match self.nl.link_by_name(name).await {
-            Ok(Some(l)) => {
-                let info = LinkInfo {
-                    index: l.index,
-                    mac: l.mac,
-                };
-                self.links.insert(name.to_string(), info);
-                Some(info)
-            }
-            _ => None,
-        }
+        self.links.get(name).await
     }
 
     async fn run(&mut self, job: Job) {
@@ -165,6 +147,7 @@ impl Worker {
                     if let Some(LinkInfo {
                         index,
                         mac: Some(mac),
+                        ..
                     }) = self.link(&v.dev).await
                     {
                         jobs.push((index, mac, v.addr));

@@ -13,6 +13,7 @@ mod control;
 mod engine;
 mod guard;
 mod health_task;
+mod links;
 mod plan;
 mod ratelimit;
 mod reconcile_task;

@@ -268,14 +268,9 @@ impl<H: HostOps> Reconciler<H> {
                 tracing::info!("IPVS: {op}");
             }
         }
-        match self.host.ipvs_apply(ops) {
-            Ok(n) => {
-                self.counters.operations += n as u64;
-                true
-            }
+        match self.send(ops) {
+            Ok(()) => true,
             Err((n, e)) => {
-                self.counters.operations += n as u64;
-                self.counters.failures += 1;
                 tracing::error!(
                     "IPVS ({}): operation {} of {} failed: {e} ({}); reading the kernel's table to repair",
                     why.name(),
@@ -286,6 +281,17 @@ impl<H: HostOps> Reconciler<H> {
                 self.repair(want, why)
             }
         }
+    }
+
+    /// The operations to the kernel, counted.
+    fn send(&mut self, ops: &[Op]) -> Result<(), (usize, String)> {
+        let r = self.host.ipvs_apply(ops);
+        let n = match &r {
+            Ok(n) => *n,
+            Err((n, _)) => *n,
+        };
+        self.counters.operations += n as u64;
+        r.map(|_| ()).inspect_err(|_| self.counters.failures += 1)
     }
 
     fn repair(&mut self, want: &DesiredHost, why: Why) -> bool {
@@ -312,14 +318,9 @@ impl<H: HostOps> Reconciler<H> {
                 tracing::warn!("IPVS: repair: {op}");
             }
         }
-        match self.host.ipvs_apply(&ops) {
-            Ok(n) => {
-                self.counters.operations += n as u64;
-                true
-            }
+        match self.send(&ops) {
+            Ok(()) => true,
             Err((n, e)) => {
-                self.counters.operations += n as u64;
-                self.counters.failures += 1;
                 tracing::error!(
                     "IPVS (repair): operation {} of {} failed: {e}",
                     n + 1,

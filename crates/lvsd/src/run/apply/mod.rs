@@ -3,6 +3,7 @@
 
 use super::addresses::{Job, OwnedMap};
 use super::engine::Input;
+use super::links::{LinkInfo, Links};
 use super::plan::{Plan, Vip};
 use super::ratelimit::RateLimit;
 use super::NotifyRequest;
@@ -37,12 +38,6 @@ impl SocketKey {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct LinkInfo {
-    index: u32,
-    up: bool,
-}
-
 pub struct Io {
     nl: Netlink,
     sockets: HashMap<SocketKey, Arc<VrrpSocket>>,
@@ -51,7 +46,7 @@ pub struct Io {
     plan: Plan,
     /// Per instance name (survives reloads: a deleted instance keeps its entry).
     extra: HashMap<String, super::plan::InstancePlan>,
-    links: HashMap<String, LinkInfo>,
+    links: Links,
     /// What this run installed (the address worker's record).
     owned: OwnedMap,
     /// The address worker (addresses.rs): every host change of VRRP, in order.
@@ -96,7 +91,7 @@ impl Io {
             notify,
             plan: plan.clone(),
             extra: extras(plan),
-            links: HashMap::new(),
+            links: Links::new(nl.clone()),
             owned: owned.clone(),
             jobs: super::addresses::spawn(nl.clone(), owned, lo_added),
             nl,
@@ -110,30 +105,10 @@ impl Io {
             packet: Vec::with_capacity(1500),
             transitions: HashMap::new(),
         };
-        io.refresh_links().await;
+        io.links.refresh().await;
         io.open_sockets()?;
         io.watch_netlink().await?;
         Ok(io)
-    }
-
-    async fn refresh_links(&mut self) {
-        match self.nl.links().await {
-            Ok(links) => {
-                self.links = links
-                    .into_iter()
-                    .map(|l| {
-                        (
-                            l.name.clone(),
-                            LinkInfo {
-                                index: l.index,
-                                up: l.up,
-                            },
-                        )
-                    })
-                    .collect()
-            }
-            Err(e) => tracing::error!("netlink: cannot list links: {e}"),
-        }
     }
 
     async fn watch_netlink(&mut self) -> Result<(), String> {
@@ -156,25 +131,12 @@ impl Io {
     pub async fn reconfigure(&mut self, plan: &Plan, _router: &Router) -> Result<(), String> {
         self.plan = plan.clone();
         self.extra.extend(extras(plan));
-        self.refresh_links().await;
+        self.links.refresh().await;
         self.open_sockets()
     }
 
     async fn link(&mut self, name: &str) -> Option<LinkInfo> {
-        if let Some(l) = self.links.get(name) {
-            return Some(*l);
-        }
-        match self.nl.link_by_name(name).await {
-            Ok(Some(l)) => {
-                let info = LinkInfo {
-                    index: l.index,
-                    up: l.up,
-                };
-                self.links.insert(name.to_string(), info);
-                Some(info)
-            }
-            _ => None,
-        }
+        self.links.get(name).await
     }
 
     pub async fn link_up(&mut self, name: &str) -> bool {
@@ -183,14 +145,7 @@ impl Io {
 
     /// Records a link event; returns whether the state changed.
     pub fn link_changed(&mut self, name: &str, up: bool) -> bool {
-        match self.links.get_mut(name) {
-            Some(l) if l.up == up => false,
-            Some(l) => {
-                l.up = up;
-                true
-            }
-            None => true,
-        }
+        self.links.set_up(name, up)
     }
 
     /// The interface's primary address of the instance's family (the election tie-break).
