@@ -2,51 +2,26 @@
 //! network namespace of its own (`lvsdrs<pid>x<n>`, deleted on drop, also when the test fails)
 //! with a state file in a temporary directory of its own. Needs root; skipped otherwise.
 
-use lvsd_testkit::need_root;
+use lvsd_testkit::{need_root, run, Netns};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0])
-        .args(&cmd[1..])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
 
 /// A network namespace with `lo` up and a temporary directory; both go on drop.
 struct Ns {
-    name: String,
+    ns: Netns,
     dir: PathBuf,
 }
 
 impl Ns {
     fn new() -> Ns {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("lvsdrs{}x{n}", std::process::id());
-        let dir = std::env::temp_dir().join(format!("{name}.d"));
+        let ns = Netns::new("lvsdrs");
+        let dir = std::env::temp_dir().join(format!("{}.d", ns.name()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let o = run(&["ip", "netns", "add", &name]);
-        assert!(o.status.success(), "ip netns add: {o:?}");
-        // From here on the guard cleans up.
-        let ns = Ns { name, dir };
-        ns.must("ip link set lo up");
-        ns
-    }
-
-    /// `sh -c CMD` inside the namespace.
-    fn sh(&self, cmd: &str) -> Output {
-        run(&["ip", "netns", "exec", &self.name, "sh", "-c", cmd])
+        Ns { ns, dir }
     }
 
     fn must(&self, cmd: &str) -> String {
-        let o = self.sh(cmd);
-        assert!(o.status.success(), "{cmd}: {o:?}");
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        self.ns.must(cmd)
     }
 
     fn state(&self) -> PathBuf {
@@ -61,7 +36,7 @@ impl Ns {
 
     fn lvsd_as(&self, prefix: &[&str], args: &[&str]) -> (i32, String) {
         let state = self.state();
-        let mut cmd = vec!["ip", "netns", "exec", &self.name];
+        let mut cmd = vec!["ip", "netns", "exec", self.ns.name()];
         cmd.extend_from_slice(prefix);
         cmd.extend_from_slice(&[env!("CARGO_BIN_EXE_lvsd"), "realserver"]);
         cmd.extend_from_slice(args);
@@ -126,7 +101,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        let _ = run(&["ip", "netns", "del", &self.name]);
+        // the namespace goes with `ns`
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -39,7 +39,7 @@ fn ip(args: &[&str]) -> String {
 /// Network namespaces that exist as long as the value does (deleted in `Drop`, also when the
 /// test panics).
 struct Lab {
-    ns: Vec<String>,
+    ns: Vec<lvsd_testkit::Netns>,
 }
 
 impl Lab {
@@ -54,9 +54,7 @@ impl Lab {
                 std::process::id(),
                 (b'a' + i as u8) as char
             );
-            ip(&["netns", "add", &name]);
-            lab.ns.push(name.clone());
-            ip(&["-n", &name, "link", "set", "lo", "up"]);
+            lab.ns.push(lvsd_testkit::Netns::named(&name));
             sysctl(&name, "net/ipv6/conf/all/accept_dad", "0");
             sysctl(&name, "net/ipv6/conf/default/accept_dad", "0");
         }
@@ -64,11 +62,11 @@ impl Lab {
     }
 
     fn a(&self) -> &str {
-        &self.ns[0]
+        self.ns[0].name()
     }
 
     fn b(&self) -> &str {
-        &self.ns[1]
+        self.ns[1].name()
     }
 
     /// A veth pair `veth0` (in a) <-> `veth0` (in b), both up, with `10.240.<net>.1/24` in a and
@@ -103,14 +101,6 @@ impl Lab {
         ip(&["-n", ns, "link", "set", "eth0p", "up"]);
         ip(&["-n", ns, "link", "set", "eth0", "up"]);
         wait_carrier_and_link_local(ns, "eth0");
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for ns in &self.ns {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
     }
 }
 

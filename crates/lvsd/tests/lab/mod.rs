@@ -17,27 +17,15 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct Lab {
     pub prefix: String,
     nodes: Vec<String>,
+    /// Deleted when the lab is dropped, after its processes are killed (fields drop after
+    /// `Drop::drop`).
+    namespaces: Vec<lvsd_testkit::Netns>,
     pub dir: PathBuf,
     procs: Vec<(String, Child)>,
     macs: HashMap<String, String>,
 }
 
-fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0])
-        .args(&cmd[1..])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
-
-fn must(cmd: &[&str]) {
-    let o = run(cmd);
-    assert!(
-        o.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use lvsd_testkit::{must, run};
 
 impl Lab {
     /// `nodes`: (name, "addr/len" list). IPv6 is off unless `ipv6`.
@@ -51,12 +39,13 @@ impl Lab {
         let mut lab = Lab {
             prefix: prefix.clone(),
             nodes: Vec::new(),
+            namespaces: Vec::new(),
             dir,
             procs: Vec::new(),
             macs: HashMap::new(),
         };
         let br = format!("{prefix}-br");
-        must(&["ip", "netns", "add", &br]);
+        lab.namespaces.push(lvsd_testkit::Netns::named(&br));
         lab.nodes.push("br".into());
         must(&["ip", "-n", &br, "link", "add", "br0", "type", "bridge"]);
         must(&[
@@ -76,7 +65,7 @@ impl Lab {
         must(&["ip", "-n", &br, "link", "set", "br0", "up"]);
         for (i, (name, addrs)) in nodes.iter().enumerate() {
             let ns = lab.ns(name);
-            must(&["ip", "netns", "add", &ns]);
+            lab.namespaces.push(lvsd_testkit::Netns::named(&ns));
             lab.nodes.push(name.to_string());
             if !ipv6 {
                 // Written through /proc (procps' sysctl may not be installed).
@@ -91,7 +80,6 @@ impl Lab {
                      echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
                 ]);
             }
-            must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
             let port = format!("v{i}");
             must(&[
                 "ip", "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
@@ -354,9 +342,7 @@ impl Drop for Lab {
                 }
             }
         }
-        for n in &self.nodes {
-            let _ = run(&["ip", "netns", "del", &self.ns(n)]);
-        }
+        // the namespaces go with `namespaces`
         if std::env::var_os("LVSD_KEEP_LAB_LOGS").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
