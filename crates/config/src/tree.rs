@@ -198,6 +198,9 @@ pub fn build_streaming(
         }
         close_top(&mut stack, diags, &mut emit);
     }
+    for n in std::mem::take(&mut stack[0].children) {
+        emit(n, diags);
+    }
 }
 
 /// Give a finished statement to its parent block, or to `emit` at the top level.
@@ -208,7 +211,14 @@ fn attach(
     emit: &mut impl FnMut(Node, &mut Vec<Diagnostic>),
 ) {
     if stack.len() == 1 {
-        emit(n, diags);
+        // the last top-level statement is held back one statement: a `{` alone on the next
+        // line opens its block (keepalived reads `vrrp_script chk` + `{` as one block)
+        let root = &mut stack[0].children;
+        root.push(n);
+        if root.len() > 1 {
+            let first = root.remove(0);
+            emit(first, diags);
+        }
     } else {
         stack.last_mut().expect("frame").children.push(n);
     }

@@ -331,3 +331,22 @@ fn unknown_keywords_suggest_the_right_one() {
         "{hints:?}"
     );
 }
+
+/// keepalived reads a `{` alone on the line after a block's keyword as that block's opening
+/// (issue 21): at the top level (`vrrp_script chk` + `{`, `virtual_server IP PORT` + `{`) and
+/// inside a block (`real_server IP PORT` + `{`).
+#[test]
+fn an_opening_brace_on_the_next_line_opens_the_block() {
+    let text = "vrrp_script chk\n{\n  script \"/bin/true\"\n  interval 2\n}\n\
+                vrrp_instance VI_1\n{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+                priority 100\n  virtual_ipaddress {\n    10.0.0.100/24\n  }\n  track_script\n  {\n    chk\n  }\n}\n\
+                virtual_server 10.0.0.100 80\n{\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  \
+                real_server 10.0.0.1 80\n  {\n    TCP_CHECK\n    {\n      connect_timeout 3\n    }\n  }\n}\n";
+    assert_eq!(codes(text), vec![]);
+    let loaded = load_str(Path::new("t.conf"), text.as_bytes(), &LoadOptions::default());
+    assert_eq!(loaded.config.vrrp_scripts.len(), 1);
+    assert_eq!(loaded.config.instances[0].track.scripts[0].name, "chk");
+    let vs = &loaded.config.virtual_servers[0];
+    assert_eq!(vs.real_servers.len(), 1);
+    assert_eq!(vs.real_servers[0].checkers.len(), 1);
+}
