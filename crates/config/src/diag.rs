@@ -90,6 +90,7 @@ codes! {
     ExtraArguments = "extra-arguments", Warning;
     UnexpectedBlock = "unexpected-block", Warning;
     TypographicQuote = "typographic-quote", Warning;
+    UnicodeSpace = "unicode-space", Warning;
     MarkdownEscape = "markdown-escape", Warning;
     DeprecatedAlias = "deprecated-alias", Warning;
     NopreemptWithMaster = "nopreempt-with-master", Warning;

@@ -99,6 +99,42 @@ pub fn strip_comment(line: &str) -> Stripped<'_> {
     }
 }
 
+/// A space that is not ASCII (U+00A0 no-break space, pasted from web pages): lvsd reads it as
+/// a space; keepalived 2.2.7 splits words on ASCII spaces only, so for it the character is part
+/// of a word. The diagnostic says what keepalived does with this line.
+pub fn unicode_space(text: &str, c: char, loc: Loc) -> Diagnostic {
+    let mut words = text.split([' ', '\t']).filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or_default();
+    let effect = if first.chars().any(|c| c.is_whitespace()) {
+        format!(
+            "keepalived 2.2.7 reads `{}` as one unknown keyword and ignores this line",
+            first.escape_default()
+        )
+    } else {
+        let arg = words
+            .find(|w| w.chars().any(|c| c.is_whitespace()))
+            .unwrap_or_default();
+        format!(
+            "keepalived 2.2.7 reads `{}` as one argument",
+            arg.escape_default()
+        )
+    };
+    Diagnostic::new(
+        Code::UnicodeSpace,
+        Some(loc),
+        format!(
+            "U+{:04X} ({}) read as a space; {effect}",
+            c as u32,
+            if c == '\u{a0}' {
+                "no-break space"
+            } else {
+                "a non-ASCII space"
+            }
+        ),
+    )
+    .with_hint("replace it with a plain space (web pages and word processors insert it)")
+}
+
 /// Tokenize `text`. `base` is the location of the text's first character;
 /// columns advance from it.
 pub fn tokenize(text: &str, base: Loc, diags: &mut Vec<Diagnostic>) -> Vec<Token> {

@@ -223,6 +223,19 @@ impl<'a> Reader<'a> {
                     Some("text copied from a Markdown page often carries such escapes: remove the backslash"),
                 );
             }
+            if let Some((col, c)) = stripped
+                .text
+                .chars()
+                .enumerate()
+                .find(|(_, c)| c.is_whitespace() && !c.is_ascii())
+            {
+                let at = Loc {
+                    col: col as u32 + 1,
+                    ..loc
+                };
+                self.diags
+                    .push(crate::lexer::unicode_space(stripped.text, c, at));
+            }
             let text = stripped.text.trim_end().to_string();
             i += 1;
             // Multi-line parameter definition: `$NAME= \` then lines ending in `\`.

@@ -343,10 +343,52 @@ fn an_opening_brace_on_the_next_line_opens_the_block() {
                 virtual_server 10.0.0.100 80\n{\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  \
                 real_server 10.0.0.1 80\n  {\n    TCP_CHECK\n    {\n      connect_timeout 3\n    }\n  }\n}\n";
     assert_eq!(codes(text), vec![]);
-    let loaded = load_str(Path::new("t.conf"), text.as_bytes(), &LoadOptions::default());
+    let loaded = load_str(
+        Path::new("t.conf"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    );
     assert_eq!(loaded.config.vrrp_scripts.len(), 1);
     assert_eq!(loaded.config.instances[0].track.scripts[0].name, "chk");
     let vs = &loaded.config.virtual_servers[0];
     assert_eq!(vs.real_servers.len(), 1);
     assert_eq!(vs.real_servers[0].checkers.len(), 1);
+}
+
+/// U+00A0 pasted from a web page (issue 21): lvsd reads it as a space and says what keepalived
+/// 2.2.7 does with the line (drops it, or garbles an argument).
+#[test]
+fn a_no_break_space_is_read_as_a_space_with_keepaliveds_reading() {
+    let text = "virtual_server 10.0.0.100 80 {\n  real_server 10.0.0.1 80 {\n    TCP_CHECK {\n\
+                \u{a0}\u{a0}\u{a0}\u{a0}connect_timeout 3\n      retry\u{a0}2\n    }\n  }\n}\n";
+    let loaded = load_str(
+        Path::new("t.conf"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    );
+    let d: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnicodeSpace)
+        .collect();
+    assert_eq!(d.len(), 2, "{:?}", loaded.diagnostics);
+    assert_eq!(d[0].line(), 4);
+    assert!(
+        d[0].message.contains("U+00A0 (no-break space)"),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        d[0].message.contains("ignores this line"),
+        "keepalived drops the leading-NBSP line: {}",
+        d[0].message
+    );
+    assert!(
+        d[1].message.contains("ignores this line"),
+        "{}",
+        d[1].message
+    );
+    let c = &loaded.config.virtual_servers[0].real_servers[0].checkers[0];
+    assert_eq!(c.options.connect_timeout, Some(3.0));
+    assert_eq!(c.options.retry, Some(2));
 }
