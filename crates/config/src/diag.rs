@@ -91,6 +91,9 @@ codes! {
     UnexpectedBlock = "unexpected-block", Warning;
     TypographicQuote = "typographic-quote", Warning;
     UnicodeSpace = "unicode-space", Warning;
+    // lvsd reads the line differently from keepalived 2.2.7 on purpose; the message says
+    // what keepalived does with it
+    KeepalivedDiffers = "keepalived-differs", Warning;
     MarkdownEscape = "markdown-escape", Warning;
     DeprecatedAlias = "deprecated-alias", Warning;
     NopreemptWithMaster = "nopreempt-with-master", Warning;

@@ -392,3 +392,38 @@ fn a_no_break_space_is_read_as_a_space_with_keepaliveds_reading() {
     assert_eq!(c.options.connect_timeout, Some(3.0));
     assert_eq!(c.options.retry, Some(2));
 }
+
+/// keepalived 2.2.7 compares `lb_kind` and `lb_algo` case-sensitively (issue 21): `lb_kind dr`
+/// is an unknown routing method and the service runs as NAT; `lb_algo RR` is ignored (wlc).
+/// lvsd reads the evident intent and says what keepalived does instead.
+#[test]
+fn method_and_scheduler_case_is_read_as_meant_and_the_difference_said() {
+    let text = "virtual_server 10.0.0.100 80 {\n  lb_algo RR\n  lb_kind dr\n  protocol TCP\n  \
+                real_server 10.0.0.1 80 {\n    lvs_method Tun\n    TCP_CHECK {\n    }\n  }\n}\n";
+    let loaded = load_str(
+        Path::new("t.conf"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    );
+    let d: Vec<(u32, &str)> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::KeepalivedDiffers)
+        .map(|d| (d.line(), d.message.as_str()))
+        .collect();
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert!(d[0].1.contains("schedules with wlc"), "{d:?}");
+    assert!(d[1].1.contains("runs this service as NAT"), "{d:?}");
+    assert!(d[2].1.contains("keeps the service's method"), "{d:?}");
+    let vs = &loaded.config.virtual_servers[0];
+    assert_eq!(vs.lb_algo, "rr");
+    assert_eq!(vs.lb_kind.method, lvsd_config::model::ForwardMethod::Dr);
+    // written as keepalived reads it: no word
+    let exact = text
+        .replace("RR", "rr")
+        .replace(" dr", " DR")
+        .replace("Tun", "TUN");
+    assert!(codes(&exact)
+        .iter()
+        .all(|(_, c)| *c != "keepalived-differs"));
+}

@@ -154,7 +154,9 @@ impl Item<'_> {
 }
 
 /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`
-pub(crate) fn lvs_method(it: &mut Item<'_>) -> Option<LvsMethod> {
+/// `unknown`: what keepalived 2.2.7 does with a method it does not know here (it compares the
+/// names case-sensitively; lvsd reads `dr` as DR and says so).
+pub(crate) fn lvs_method(it: &mut Item<'_>, unknown: &str) -> Option<LvsMethod> {
     let tok = it.need("a forwarding method (NAT, DR or TUN)")?;
     let text = tok.text.replace(['\u{2013}', '\u{2014}'], "-");
     let m = match text.to_ascii_uppercase().as_str() {
@@ -166,6 +168,23 @@ pub(crate) fn lvs_method(it: &mut Item<'_>) -> Option<LvsMethod> {
             return None;
         }
     };
+    if !["NAT", "DR", "TUN"].contains(&text.as_str()) {
+        // keepalived compares the method's name exactly
+        let name = match m {
+            ForwardMethod::Nat => "NAT",
+            ForwardMethod::Dr => "DR",
+            ForwardMethod::Tun => "TUN",
+        };
+        it.emit(
+            Code::KeepalivedDiffers,
+            tok.loc,
+            format!(
+                "`{}` read as {name}; keepalived 2.2.7 compares it case-sensitively: it reports an unknown routing method and {unknown}",
+                tok.text
+            ),
+            format!("write `{name}` so that both read it alike"),
+        );
+    }
     let mut lm = LvsMethod {
         method: m,
         tun_type: None,
@@ -310,12 +329,21 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             // keepalived documents lvs_sched / lvs_method; lb_algo / lb_kind are the older
             // names everyone writes. Both are accepted without a word.
             "lb_algo" | "lvs_sched" => {
+                let written = it.peek().map(|t| (t.text.clone(), t.loc));
                 if let Some(a) = it.choice(SCHEDULERS) {
-                    vs.lb_algo = a.into()
+                    vs.lb_algo = a.into();
+                    if let Some((text, loc)) = written.filter(|(t, _)| t != a) {
+                        it.emit(
+                            Code::KeepalivedDiffers,
+                            loc,
+                            format!("`{text}` read as {a}; keepalived 2.2.7 compares scheduler names case-sensitively: it ignores `{text}` and schedules with wlc"),
+                            format!("write `{a}` so that both read it alike"),
+                        );
+                    }
                 }
             }
             "lb_kind" | "lvs_method" => {
-                if let Some(m) = lvs_method(it) {
+                if let Some(m) = lvs_method(it, "runs this service as NAT") {
                     vs.lb_kind = m;
                     seen_kind = true;
                 }
@@ -390,7 +418,12 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             "quorum_down" => vs.quorum_down = it.script(),
             "sorry_server" => vs.sorry_server = sorry_server(it),
             "sorry_server_inhibit" => vs.sorry_server_inhibit = it.flag(),
-            "sorry_server_lvs_method" => vs.sorry_server_lvs_method = lvs_method(it),
+            "sorry_server_lvs_method" => {
+                vs.sorry_server_lvs_method = lvs_method(
+                    it,
+                    "ignores the line (the sorry server gets the service's method)",
+                )
+            }
             "inhibit_on_failure" => vs.inhibit_on_failure = it.flag(),
             "virtualhost" => vs.virtualhost = it.string(),
             "smtp_alert" => vs.smtp_alert = Some(it.flag()),
@@ -489,7 +522,12 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
         let kw = it.kw();
         match kw {
             "weight" => rs.weight = it.int(0, i32::MAX as i128).unwrap_or(1),
-            "lvs_method" => rs.lvs_method = lvs_method(it),
+            "lvs_method" => {
+                rs.lvs_method = lvs_method(
+                    it,
+                    "ignores the line (the real server keeps the service's method)",
+                )
+            }
             "uthreshold" => rs.uthreshold = it.int(0, u32::MAX as i128),
             "lthreshold" => rs.lthreshold = it.int(0, u32::MAX as i128),
             "inhibit_on_failure" => rs.inhibit_on_failure = Some(it.flag()),
