@@ -252,8 +252,6 @@ const GLOBAL: &[Entry] = &[
     ("instance", None),
     ("use_pid_dir", None),
     ("child_wait_time", None),
-    // keepalived 1.x keywords still found in blogs
-    ("lvs_id", None),
 ];
 
 const VRRP_SCRIPT: &[Entry] = &[

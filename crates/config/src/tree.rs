@@ -171,6 +171,9 @@ pub fn build_streaming(
                         );
                         continue;
                     }
+                    if let Some(d) = one_line_unknown_block(&stack, &tok) {
+                        diags.push(d);
+                    }
                     close_top(&mut stack, diags, &mut emit);
                 }
             }
@@ -201,6 +204,39 @@ pub fn build_streaming(
     for n in std::mem::take(&mut stack[0].children) {
         emit(n, diags);
     }
+}
+
+/// `UNKNOWN {}` (or `UNKNOWN { ... }`) opened and closed on one line inside a block: lvsd reads
+/// an empty (ignored) block; keepalived 2.2.7 ignores the unknown keyword and its `{` and takes
+/// this `}` as the end of the enclosing block, so what follows in that block is read one level
+/// up (issue 21). Said, with the enclosing block named.
+fn one_line_unknown_block(stack: &[Frame], close: &Token) -> Option<Diagnostic> {
+    let [.., outer, inner] = stack else {
+        return None;
+    };
+    let node = inner.node.as_ref()?;
+    let enclosing = outer.node.as_ref()?;
+    let open = node.block.as_ref()?.open;
+    if open.line != close.loc.line
+        || node.keyword.loc.line != close.loc.line
+        || outer.kind == BlockKind::List
+        || schema::lookup(outer.kind, node.name()).is_some()
+    {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::KeepalivedDiffers,
+            Some(node.keyword.loc),
+            format!(
+                "`{} {{...}}` on one line: lvsd ignores this unknown block; keepalived 2.2.7 ignores `{}` and its `{{`, and takes this `}}` as the end of `{}`, so the rest of that block is read one level up (its keywords unknown there, lost)",
+                node.name(),
+                node.name(),
+                describe(enclosing)
+            ),
+        )
+        .with_hint("remove the line, or put its `{` and `}` on lines of their own"),
+    )
 }
 
 /// Give a finished statement to its parent block, or to `emit` at the top level.

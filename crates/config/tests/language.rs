@@ -427,3 +427,47 @@ fn method_and_scheduler_case_is_read_as_meant_and_the_difference_said() {
         .iter()
         .all(|(_, c)| *c != "keepalived-differs"));
 }
+
+/// Values keepalived 2.2.7 rejects and replaces, one-line unknown blocks, obsolete keywords
+/// (issue 21): each runs (as keepalived runs it) and each is said, with keepalived's reading.
+#[test]
+fn what_keepalived_rejects_and_runs_is_said_not_refused() {
+    let text = "global_defs {\n  vrrp_garp_interval 0\n  vrrp_gna_interval 0\n  smtp_server **\n  \
+                lvs_id LVS_1\n}\nvirtual_server 10.0.0.100 80 {\n  persistence_timeout 0\n  lb_kind DR\n  \
+                protocol TCP\n  real_server 10.0.0.1 80 {\n    foo {}\n    TCP_CHECK {\n    }\n  }\n}\n\
+                vrrp_instance VI_1 {\n  interface averyveryverylongname0\n  virtual_router_id 5\n  \
+                priority 100\n  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n";
+    let got = codes(text);
+    let want = [
+        (2, "keepalived-differs"),
+        (3, "keepalived-differs"),
+        (4, "ignored"),
+        (5, "unknown-keyword"),
+        (8, "keepalived-differs"),
+        (12, "keepalived-differs"),
+        (12, "unknown-keyword"),
+        (18, "keepalived-differs"),
+    ];
+    for w in want {
+        assert!(got.contains(&w), "{w:?} missing from {got:?}");
+    }
+    let loaded = load_str(
+        Path::new("t.conf"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    );
+    assert_ne!(
+        loaded.worst(),
+        Some(lvsd_config::Severity::Error),
+        "{got:?}"
+    );
+    assert!(loaded.config.global.smtp_server.is_none());
+    assert_eq!(loaded.config.virtual_servers[0].persistence_timeout, None);
+    // the real server keeps its checker (keepalived's reading would lose it: said at line 12)
+    assert_eq!(
+        loaded.config.virtual_servers[0].real_servers[0]
+            .checkers
+            .len(),
+        1
+    );
+}

@@ -21,12 +21,22 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
             }
             "notification_email_from" => g.notification_email_from = it.string(),
             "smtp_server" => {
+                let tok = it.peek().map(|t| t.loc);
                 if let Some(host) = it.string() {
                     let port = match it.next() {
                         Some(t) => it.int_of(t, 1, 65535).unwrap_or(25),
                         None => 25,
                     };
-                    g.smtp_server = Some(SmtpServer { host, port });
+                    if valid_host(&host) {
+                        g.smtp_server = Some(SmtpServer { host, port });
+                    } else if let Some(loc) = tok {
+                        it.emit(
+                            Code::Ignored,
+                            loc,
+                            format!("`{host}` is neither an IP address nor a host name: ignored, no alert mail is sent (keepalived 2.2.7 also reports it and sends none)"),
+                            "write the mail relay's address or name, e.g. `smtp_server 127.0.0.1`",
+                        );
+                    }
                 }
             }
             "smtp_helo_name" => g.smtp_helo_name = it.string(),
@@ -222,14 +232,35 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
     });
 }
 
+/// An IP address, or a host name of letters, digits, `-` and `.` (RFC 1123).
+fn valid_host(h: &str) -> bool {
+    h.parse::<std::net::IpAddr>().is_ok()
+        || (!h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }))
+}
+
 /// vrrp_garp_interval / vrrp_gna_interval: 0 means "no gap", which is the
 /// default; keepalived 2.2.7 rejects 0 with a message but runs, and its
-/// shipped sample config uses it, so 0 is accepted here.
+/// shipped sample config uses it, so 0 is accepted here, and the difference said.
 fn interval_allowing_zero(it: &mut Item<'_>) -> f64 {
     let Some(tok) = it.need("a time in seconds") else {
         return 0.0;
     };
     if tok.text.parse::<f64>() == Ok(0.0) {
+        let kw = it.kw().to_string();
+        it.emit(
+            Code::KeepalivedDiffers,
+            tok.loc,
+            format!("`{kw} 0` read as no gap, the default; keepalived 2.2.7 rejects 0 (its range starts at 0.000001): it says `{kw} '0' is invalid` and `keepalived -t` fails, then it runs with the default, also no gap"),
+            "remove the line (no gap is the default) so that `keepalived -t` passes too",
+        );
         return 0.0;
     }
     it.timer_of(tok, 0.000001, MAX_TIMER).unwrap_or(0.0)

@@ -375,12 +375,21 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
                 vs.sched_flags.push(kw.to_string());
             }
             "persistence_timeout" => {
+                let zero_at = it.peek().filter(|t| t.text == "0").map(|t| t.loc);
                 vs.persistence_timeout = match it.next() {
                     Some(t) => it.int_of(t, 0, 2_678_400),
                     None => Some(360),
                 };
                 if vs.persistence_timeout == Some(0) {
                     vs.persistence_timeout = None;
+                    if let Some(loc) = zero_at {
+                        it.emit(
+                            Code::KeepalivedDiffers,
+                            loc,
+                            "`persistence_timeout 0` read as no persistence; keepalived 2.2.7 rejects 0 (its range is 1 to 2678400): it says `persistence_timeout invalid` and `keepalived -t` fails, then it runs the service without persistence as well",
+                            "remove the line (no persistence is the default) so that `keepalived -t` passes too",
+                        );
+                    }
                 }
             }
             "persistence_granularity" => vs.persistence_granularity = it.string(),

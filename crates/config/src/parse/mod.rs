@@ -93,6 +93,11 @@ fn unknown_keyword(node: &Node, kind: BlockKind, d: &mut Vec<Diagnostic>) {
             "nat_mask" => Some(
                 "a keepalived 1.x keyword that no version since accepts: remove it".to_string(),
             ),
+            "lvs_id" => Some(
+                "a keepalived 1.x keyword (the director's name in alert mails); keepalived 2.2.7 \
+                 reports it as an unknown keyword and ignores it, as lvsd does: remove it"
+                    .to_string(),
+            ),
             _ => elsewhere(kw, kind).map(|w| format!("`{kw}` belongs in a `{w}` block, not here")),
         },
     };

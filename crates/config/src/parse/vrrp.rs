@@ -520,7 +520,20 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
                     state_loc = Some(it.loc());
                 }
             }
-            "interface" => i.interface = it.string(),
+            "interface" => {
+                let loc = it.peek().map(|t| t.loc);
+                i.interface = it.string();
+                if let (Some(name), Some(loc)) = (&i.interface, loc) {
+                    if name.len() > 15 {
+                        it.emit(
+                            Code::KeepalivedDiffers,
+                            loc,
+                            format!("interface `{name}` is longer than 15 characters, which no Linux interface name can be: lvsd finds no such interface and the instance stays in FAULT; keepalived 2.2.7 ignores the name (`Interface name ... too long - ignoring`) and the instance has no interface"),
+                            "write the interface's real name (`ip link` lists them)",
+                        );
+                    }
+                }
+            }
             "virtual_router_id" => i.virtual_router_id = it.int(1, 255),
             "priority" => {
                 if let Some(p) = it.int(1, 255) {
