@@ -80,6 +80,7 @@ fn user_exists(name: &str) -> bool {
 }
 
 pub fn validate(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
+    drop_second_definitions(cfg, d);
     instances(cfg, d);
     sync_groups(cfg, d);
     unused_scripts(cfg, d);
@@ -297,6 +298,83 @@ fn unused_scripts(cfg: &Config, d: &mut Vec<Diagnostic>) {
                 format!("add `track_script {{ {} }}` to the vrrp_instance it should watch", s.name),
             );
         }
+    }
+}
+
+/// What keepalived 2.2.7 runs with a warning, lvsd runs the same way, said (issue 21): a
+/// `vrrp_instance` defined again (keepalived: `vrrp instance X already defined`, the second is
+/// ignored), a `virtual_server` defined again (two configurations pasted into one file: the
+/// first stands), an advertised address of the other family than the instance's first one
+/// (keepalived: `address family must match VRRP instance ... - ignoring`).
+fn drop_second_definitions(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<String, Loc> = HashMap::new();
+    cfg.instances.retain(|i| match seen.get(&i.name) {
+        Some(first) => {
+            push(
+                d,
+                Code::Ignored,
+                i.loc,
+                format!(
+                    "vrrp_instance `{}` is defined again (first on line {}): this definition is ignored, as keepalived 2.2.7 ignores it (`vrrp instance {} already defined`)",
+                    i.name, first.line, i.name
+                ),
+                "remove one of the two, or rename it",
+            );
+            false
+        }
+        None => {
+            seen.insert(i.name.clone(), i.loc);
+            true
+        }
+    });
+    let mut keys: Vec<(VsKey, Option<Protocol>, Loc)> = Vec::new();
+    cfg.virtual_servers.retain(|vs| {
+        match keys
+            .iter()
+            .find(|(k, p, _)| *k == vs.key && *p == vs.protocol)
+        {
+            Some((_, _, first)) => {
+                push(
+                    d,
+                    Code::Ignored,
+                    vs.loc,
+                    format!(
+                        "this virtual_server is already defined on line {}: this second definition is ignored (lvsd keeps the first; keepalived 2.2.7 does not report it)",
+                        first.line
+                    ),
+                    "merge the two blocks, or remove one",
+                );
+                false
+            }
+            None => {
+                keys.push((vs.key.clone(), vs.protocol, vs.loc));
+                true
+            }
+        }
+    });
+    for i in &mut cfg.instances {
+        let Some(v4) = i.virtual_ipaddress.first().map(|a| a.addr.is_ipv4()) else {
+            continue;
+        };
+        let name = i.name.clone();
+        i.virtual_ipaddress.retain(|a| {
+            if a.addr.is_ipv4() == v4 {
+                return true;
+            }
+            push(
+                d,
+                Code::Ignored,
+                a.loc,
+                format!(
+                    "({name}) {}/{} is not of the instance's family (IPv{}, its first address): ignored, as keepalived 2.2.7 ignores it (`address family must match VRRP instance`)",
+                    a.addr,
+                    a.prefix_len,
+                    if v4 { 4 } else { 6 }
+                ),
+                "advertised addresses are of one family: move it to virtual_ipaddress_excluded to have it installed",
+            );
+            false
+        });
     }
 }
 

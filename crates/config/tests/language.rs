@@ -293,8 +293,9 @@ fn values_and_their_errors() {
             (8, "value-adjusted")
         ]
     );
+    // an unknown scheduler is ignored (wlc), as keepalived 2.2.7 does: a warning, not a refusal
     let c = codes("virtual_server 10.0.0.1 80 {\n lb_algo wr1\n lb_kind DR\n protocol TCP\n persistence_timeout\n}\n");
-    assert_eq!(c, vec![(2, "invalid-value")]);
+    assert_eq!(c, vec![(2, "ignored")]);
     let c = codes("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 5\n track_script {\n  nope\n }\n}\n");
     assert_eq!(c, vec![(5, "duplicate-vrid"), (9, "undefined-reference")]);
     let c = codes("vrrp_instance A {\n interface eth0\n state MASTER\n priority 50\n nopreempt\n virtual_router_id 5\n}\n");

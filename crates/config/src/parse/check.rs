@@ -228,24 +228,27 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
             CheckSpec::Tcp | CheckSpec::Ping => it.not_implemented(),
         }
     });
+    // a checker keepalived 2.2.7 skips with a message is not run by lvsd either (said)
     if let CheckSpec::Misc(m) = &spec {
         if m.misc_path.is_none() {
             it.emit(
-                Code::MissingRequired,
+                Code::Ignored,
                 loc,
-                "MISC_CHECK has no `misc_path`",
+                "MISC_CHECK has no `misc_path`: this checker is not run (keepalived 2.2.7 skips it too: `No script path has been specified for MISC_CHECKER - skipping`)",
                 "add `misc_path \"/path/to/check args\"`",
             );
+            return None;
         }
     }
     if let CheckSpec::Http(h) = &spec {
         if h.urls.is_empty() {
             it.emit(
-                Code::MissingRequired,
+                Code::Ignored,
                 loc,
-                format!("{} has no `url` block", it.kw()),
+                format!("{} has no `url` block: this checker is not run (keepalived 2.2.7 skips it too: `HTTP/SSL_GET checker has no urls specified - ignoring`)", it.kw()),
                 "add `url { path / }`",
             );
+            return None;
         }
     }
     let delay_loop = o.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);

@@ -164,7 +164,21 @@ pub(crate) fn lvs_method(it: &mut Item<'_>, unknown: &str) -> Option<LvsMethod> 
         "DR" | "ROUTE" | "-G" => ForwardMethod::Dr,
         "TUN" | "TUNNEL" => ForwardMethod::Tun,
         _ => {
-            it.choice_of(tok, &["NAT", "DR", "TUN"]);
+            let fixes =
+                crate::parse::item::fix_alternatives(Some(&tok.text), &["NAT", "DR", "TUN"]);
+            it.emit(
+                Code::Ignored,
+                tok.loc,
+                format!(
+                    "`{}` is not a forwarding method of Linux IPVS (NAT, DR, TUN): ignored; keepalived 2.2.7 reports an unknown routing method and {unknown}, and so does lvsd",
+                    tok.text
+                ),
+                if fixes.is_empty() {
+                    "write NAT, DR or TUN (FNAT needs a patched kernel and keepalived)".to_string()
+                } else {
+                    format!("did you mean: {fixes}?")
+                },
+            );
             return None;
         }
     };
@@ -330,7 +344,23 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             // names everyone writes. Both are accepted without a word.
             "lb_algo" | "lvs_sched" => {
                 let written = it.peek().map(|t| (t.text.clone(), t.loc));
-                if let Some(a) = it.choice(SCHEDULERS) {
+                let known = written
+                    .as_ref()
+                    .is_some_and(|(t, _)| SCHEDULERS.iter().any(|s| s.eq_ignore_ascii_case(t)));
+                if let (false, Some((text, loc))) = (known, &written) {
+                    it.next();
+                    let fixes = crate::parse::item::fix_alternatives(Some(text), SCHEDULERS);
+                    it.emit(
+                        Code::Ignored,
+                        *loc,
+                        format!("`{text}` is not a scheduler: ignored, the service is scheduled with wlc, as keepalived 2.2.7 does (`Invalid lvs_scheduler`)"),
+                        if fixes.is_empty() {
+                            format!("write one of: {}", SCHEDULERS.join(", "))
+                        } else {
+                            format!("did you mean: {fixes}?")
+                        },
+                    );
+                } else if let Some(a) = it.choice(SCHEDULERS) {
                     vs.lb_algo = a.into();
                     if let Some((text, loc)) = written.filter(|(t, _)| t != a) {
                         it.emit(

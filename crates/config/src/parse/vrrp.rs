@@ -197,10 +197,10 @@ fn track_list(node: &Node, d: &mut Vec<Diagnostic>) -> Vec<TrackRef> {
                 _ => {
                     let loc = t.loc;
                     it.emit(
-                        Code::InvalidValue,
+                        Code::Ignored,
                         loc,
-                        format!("unexpected `{}` after tracked name `{}`", t.text, r.name),
-                        "write `NAME [weight W [reverse]]`, one per line",
+                        format!("unexpected `{}` after tracked name `{}`: ignored, as keepalived 2.2.7 ignores it (`unknown track script option`); the tracker keeps its own weight", t.text, r.name),
+                        "write `NAME [weight W [reverse]]` (a space, not `=`), one per line",
                     );
                 }
             }
