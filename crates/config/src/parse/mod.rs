@@ -212,8 +212,9 @@ pub(crate) fn route_lines(children: &[Node], rules: bool, d: &mut Vec<Diagnostic
                 if !matches!(t.text.as_str(), "all" | "default" | "inet" | "inet6")
                     && !valid_prefix(&t.text)
                 {
-                    d.push(Diagnostic::new(Code::InvalidAddress, Some(t.loc), format!("`{}` is not a valid address or prefix", t.text))
-                        .with_hint("keepalived skips this whole route/rule with a log line; lvsd refuses it: fix the address"));
+                    // keepalived 2.2.7 logs it, drops the route or rule and runs: so does lvsd
+                    d.push(Diagnostic::new(Code::Ignored, Some(t.loc), format!("`{}` is not a valid address or prefix: this {} is ignored, as keepalived 2.2.7 ignores it", t.text, if rules { "rule" } else { "route" }))
+                        .with_hint("fix the address: as written, the rule or route is never installed"));
                     bad = true;
                 }
             }
