@@ -339,6 +339,44 @@ fn reload_adds_a_vip_without_a_flap() {
     assert!(lab.has_addr("dir1", VIP) && lab.has_addr("dir1", "10.99.0.101"));
 }
 
+/// Issue 22's first finding: on a MASTER, a reload whose only change is in
+/// `virtual_ipaddress_excluded` (or `virtual_routes`) was announced in the plan and never
+/// applied. Now the address worker installs the instance's new set at the reload (and removes
+/// what left it), with no transition; reverting removes it again.
+#[test]
+fn reload_applies_excluded_addresses_and_routes_on_a_master() {
+    need_root!();
+    let mut lab = lab();
+    let p1 = lab.lvsd("dir1", &conf("MASTER", 100, ""));
+    wait_master(&lab, "dir1", 8.0);
+    let with = conf(
+        "MASTER",
+        100,
+        "  virtual_ipaddress_excluded {\n    10.99.0.110/24\n  }\n  virtual_routes {\n    10.98.7.0/24 via 10.99.0.254 dev eth0\n  }\n",
+    );
+    lab.write("dir1.conf", &with);
+    lab.signal(p1, Signal::SIGHUP);
+    let route = |lab: &Lab| lab.sh("dir1", "ip -4 route show 10.98.7.0/24");
+    let t = lab.wait_for(Duration::from_secs(3), || {
+        lab.has_addr("dir1", "10.99.0.110") && route(&lab).contains("via 10.99.0.254")
+    });
+    assert!(
+        t.is_some(),
+        "excluded address and route after the reload\n{}",
+        lab.dump()
+    );
+    // reverted: both go, the VIP stays, no transition
+    lab.write("dir1.conf", &conf("MASTER", 100, ""));
+    lab.signal(p1, Signal::SIGHUP);
+    let t = lab.wait_for(Duration::from_secs(3), || {
+        !lab.has_addr("dir1", "10.99.0.110") && route(&lab).trim().is_empty()
+    });
+    assert!(t.is_some(), "reverted\n{}", lab.dump());
+    assert!(lab.has_addr("dir1", VIP));
+    let log = lab.log("dir1", "lvsd");
+    assert_eq!(log.matches("-> MASTER").count(), 1, "no flap\n{log}");
+}
+
 #[test]
 fn leftover_vip_of_a_crashed_run_is_removed_on_start() {
     need_root!();

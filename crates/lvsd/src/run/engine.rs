@@ -337,6 +337,14 @@ impl Engine {
         let now = self.now();
         self.out.clear();
         let before = self.router.instances().len();
+        // what each instance installs on MASTER, before the reload (issue 22)
+        let installed: std::collections::HashMap<String, super::plan::InstancePlan> = self
+            .router
+            .instances()
+            .iter()
+            .filter(|i| i.state() == lvsd_vrrp::State::Master)
+            .map(|i| (i.name().to_string(), self.io.plan_of(i.name())))
+            .collect();
         self.router.reconfigure(
             plan.instances.clone(),
             plan.groups.clone(),
@@ -347,11 +355,59 @@ impl Engine {
             tracing::error!("reload: {e}");
         }
         self.apply_out().await;
+        self.reinstall_changed(&installed).await;
         // New instances: report their link and source address, then start them.
         for i in before..self.router.instances().len() {
             self.report_instance(InstanceId(i as u16)).await;
         }
         self.handle(Event::Startup).await;
+    }
+}
+
+impl Engine {
+    /// A MASTER that survives a reload installs its new addresses, routes and rules at once
+    /// (virtual_ipaddress_excluded, virtual_routes, virtual_rules: the core only compares the
+    /// advertised addresses), removes what left them, and announces the addresses it added
+    /// (issue 22). No transition.
+    async fn reinstall_changed(
+        &mut self,
+        installed: &std::collections::HashMap<String, super::plan::InstancePlan>,
+    ) {
+        let ids: Vec<InstanceId> = self
+            .router
+            .instances()
+            .iter()
+            .filter(|i| i.state() == lvsd_vrrp::State::Master && !i.is_deleted())
+            .map(|i| i.id())
+            .collect();
+        for id in ids {
+            let name = self.router.instance(id).name().to_string();
+            let Some(old) = installed.get(&name) else {
+                continue;
+            };
+            let new = self.io.plan_of(&name);
+            if old.vips == new.vips && old.routes == new.routes && old.rules == new.rules {
+                continue;
+            }
+            tracing::info!(
+                "({name}) reload: its addresses, routes or rules changed: applying them"
+            );
+            self.io
+                .apply(&self.router, &Action::AddAddresses { instance: id })
+                .await;
+            if new.vips.iter().any(|v| !old.vips.contains(v)) {
+                let count = self.router.instance(id).config().garp.master_repeat;
+                self.io
+                    .apply(
+                        &self.router,
+                        &Action::SendGratuitous {
+                            instance: id,
+                            count,
+                        },
+                    )
+                    .await;
+            }
+        }
     }
 }
 

@@ -342,6 +342,11 @@ impl Io {
         }
     }
 
+    /// What the named instance installs on MASTER (its addresses, routes, rules, scripts).
+    pub fn plan_of(&self, name: &str) -> super::plan::InstancePlan {
+        self.extra.get(name).cloned().unwrap_or_default()
+    }
+
     fn extra_of(&self, router: &Router, id: InstanceId) -> super::plan::InstancePlan {
         self.extra
             .get(router.instance(id).name())
