@@ -295,19 +295,7 @@ impl Engine {
                             inst.name(),
                             a.addr
                         );
-                        let count = inst.config().garp.master_repeat;
-                        self.io
-                            .apply(&self.router, &Action::AddAddresses { instance: id })
-                            .await;
-                        self.io
-                            .apply(
-                                &self.router,
-                                &Action::SendGratuitous {
-                                    instance: id,
-                                    count,
-                                },
-                            )
-                            .await;
+                        self.reinstall(id, true).await;
                     }
                 }
             }
@@ -392,21 +380,28 @@ impl Engine {
             tracing::info!(
                 "({name}) reload: its addresses, routes or rules changed: applying them"
             );
+            let announce = new.vips.iter().any(|v| !old.vips.contains(v));
+            self.reinstall(id, announce).await;
+        }
+    }
+
+    /// A MASTER's addresses, routes and rules installed again as configured (the address
+    /// worker adds what is missing, removes what left), then announced when `announce`.
+    async fn reinstall(&mut self, id: InstanceId, announce: bool) {
+        self.io
+            .apply(&self.router, &Action::AddAddresses { instance: id })
+            .await;
+        if announce {
+            let count = self.router.instance(id).config().garp.master_repeat;
             self.io
-                .apply(&self.router, &Action::AddAddresses { instance: id })
+                .apply(
+                    &self.router,
+                    &Action::SendGratuitous {
+                        instance: id,
+                        count,
+                    },
+                )
                 .await;
-            if new.vips.iter().any(|v| !old.vips.contains(v)) {
-                let count = self.router.instance(id).config().garp.master_repeat;
-                self.io
-                    .apply(
-                        &self.router,
-                        &Action::SendGratuitous {
-                            instance: id,
-                            count,
-                        },
-                    )
-                    .await;
-            }
         }
     }
 }

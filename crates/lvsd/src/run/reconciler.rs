@@ -70,6 +70,9 @@ pub struct Reconciler<H: HostOps> {
     pub world: World,
     /// The host as lvsd last made it.
     applied: DesiredHost,
+    /// The last `desired(&world)`: what drift checks compare the kernel with (the world has
+    /// not changed since, or it would have been computed again).
+    wanted: DesiredHost,
     /// Addresses whose MACs the guard learns.
     forwarder_ips: BTreeSet<IpAddr>,
     pub counters: Counters,
@@ -88,6 +91,7 @@ impl<H: HostOps> Reconciler<H> {
             host,
             world,
             applied: DesiredHost::default(),
+            wanted: DesiredHost::default(),
             forwarder_ips,
             counters: Counters::default(),
         }
@@ -135,6 +139,7 @@ impl<H: HostOps> Reconciler<H> {
             tracing::error!("IPVS: {e}");
         }
         let plan = steps(&self.applied, &want);
+        self.wanted = want.clone();
         self.execute(want, plan, why)
     }
 
@@ -336,8 +341,9 @@ impl<H: HostOps> Reconciler<H> {
         if !self.host.has_ipvs() {
             return;
         }
-        let want = desired(&self.world);
+        let want = std::mem::take(&mut self.wanted);
         self.repair(&want, Why::Drift);
+        self.wanted = want;
     }
 
     /// Reads the neighbour table for the forwarders' MACs; re-plans when one is new.
