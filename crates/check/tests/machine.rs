@@ -278,7 +278,17 @@ fn rise_and_fall_are_checker_keywords_only() {
         );
         let loaded =
             lvsd_config::load_str(Path::new("t.conf"), text.as_bytes(), &Default::default());
-        assert!(loaded.has_errors(), "{bad} accepted");
+        // reported and ignored, as keepalived 2.2.7 ignores it (issue 21): the default stays
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.code.name() == "out-of-range" && d.message.contains("ignored")),
+            "{bad} accepted silently: {:?}",
+            loaded.diagnostics
+        );
+        let c = &loaded.config.virtual_servers[0].real_servers[0].checkers[0].effective;
+        assert_eq!((c.rise, c.fall), (1, None), "{bad}");
     }
     let text = "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n \
                 BFD_CHECK {\n name b\n rise 2\n }\n }\n}\n";

@@ -62,29 +62,34 @@ macro_rules! codes {
 }
 
 codes! {
-    // --- errors: the configuration would not run
-    UnclosedBlock = "unclosed-block", Error;
-    MissingCloseBrace = "missing-close-brace", Error;
-    UnexpectedCloseBrace = "unexpected-close-brace", Error;
-    UnexpectedOpenBrace = "unexpected-open-brace", Error;
+    // --- errors: the configuration would not run (keepalived 2.2.7 stops, crashes or hangs on
+    // these too, or they are lvsd's own keywords): lvsd refuses to start or reload
     UnterminatedQuote = "unterminated-quote", Error;
-    BlockExpected = "block-expected", Error;
     TooDeep = "nesting-too-deep", Error;
-    InvalidAddress = "invalid-address", Error;
-    InvalidNumber = "invalid-number", Error;
-    OutOfRange = "out-of-range", Error;
-    InvalidValue = "invalid-value", Error;
     MissingArgument = "missing-argument", Error;
     MissingRequired = "missing-required", Error;
     DuplicateVrid = "duplicate-vrid", Error;
-    DuplicateName = "duplicate-name", Error;
-    UndefinedReference = "undefined-reference", Error;
-    IncludeLoop = "include-loop", Error;
-    IncludeError = "include-error", Error;
     ParamRecursion = "parameter-recursion", Error;
-    GeneratorError = "generator-error", Error;
     FileError = "file-error", Error;
+    // an include that the include_check level (or includea/includer/...) asked to be checked
+    IncludeError = "include-error", Error;
     ColocatedWithoutVrrp = "colocated-without-vrrp", Error;
+    // --- warnings: it runs, but not as written. The first group were errors before issue 21:
+    // keepalived 2.2.7 runs such a file (it ignores the line or skips the block), so lvsd
+    // runs it the same way and the message says what is lost; `--strict` refuses them
+    UnclosedBlock = "unclosed-block", Warning;
+    MissingCloseBrace = "missing-close-brace", Warning;
+    UnexpectedCloseBrace = "unexpected-close-brace", Warning;
+    UnexpectedOpenBrace = "unexpected-open-brace", Warning;
+    BlockExpected = "block-expected", Warning;
+    InvalidAddress = "invalid-address", Warning;
+    InvalidNumber = "invalid-number", Warning;
+    OutOfRange = "out-of-range", Warning;
+    InvalidValue = "invalid-value", Warning;
+    DuplicateName = "duplicate-name", Warning;
+    UndefinedReference = "undefined-reference", Warning;
+    IncludeLoop = "include-loop", Warning;
+    GeneratorError = "generator-error", Warning;
     // --- warnings: it runs, but not as written
     UnknownKeyword = "unknown-keyword", Warning;
     ExtraArguments = "extra-arguments", Warning;
@@ -105,6 +110,9 @@ codes! {
     DefaultApplied = "default-applied", Warning;
     ValueAdjusted = "value-adjusted", Warning;
     Ignored = "ignored", Warning;
+    // runs as written (in keepalived too, which says the same), but is probably not what
+    // was meant
+    LikelyMistake = "likely-mistake", Warning;
     Overridden = "overridden", Warning;
     UndefinedParameter = "undefined-parameter", Warning;
     IncludeNoMatch = "include-no-match", Warning;
@@ -145,6 +153,13 @@ impl Diagnostic {
             hint: None,
             source_line: None,
         }
+    }
+
+    /// The same finding with another severity (a code's severity is its usual one; a few
+    /// sites know better, e.g. a value whose loss keepalived 2.2.7 cannot run without).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

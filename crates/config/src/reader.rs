@@ -374,7 +374,10 @@ impl<'a> Reader<'a> {
                 self.diag(
                     Code::IncludeLoop,
                     loc,
-                    format!("include loop: {} includes itself", f.display()),
+                    format!(
+                        "include loop: {} includes itself; this include is skipped",
+                        f.display()
+                    ),
                     Some("remove the include that leads back to a file being read"),
                 );
                 continue;
@@ -383,7 +386,7 @@ impl<'a> Reader<'a> {
                 self.diag(
                     Code::IncludeLoop,
                     loc,
-                    format!("includes nested more than {MAX_INCLUDE_DEPTH} deep"),
+                    format!("includes nested more than {MAX_INCLUDE_DEPTH} deep; this include is skipped"),
                     None,
                 );
                 continue;
@@ -434,6 +437,10 @@ impl<'a> Reader<'a> {
                 ),
                 Some("check ~SEQ/~LST ranges and multi-line parameters for runaway expansion"),
             );
+            // a file cut off here is not what anyone meant to run
+            if let Some(d) = self.diags.last_mut() {
+                d.severity = crate::diag::Severity::Error;
+            }
         }
         !self.aborted
     }
@@ -639,7 +646,7 @@ impl<'a> Reader<'a> {
             self.diag(
                 Code::GeneratorError,
                 loc,
-                format!("unknown generator in `{t}`"),
+                format!("unknown generator in `{t}`; the line is not read"),
                 Some("use ~SEQ(...), ~SEQx(...) or ~LST(...)"),
             );
             return;
@@ -662,7 +669,7 @@ impl<'a> Reader<'a> {
             self.diag(
                 Code::GeneratorError,
                 loc,
-                format!("~{kind}( has no closing parenthesis"),
+                format!("~{kind}( has no closing parenthesis; the line is not read"),
                 None,
             );
             return;
@@ -680,7 +687,7 @@ impl<'a> Reader<'a> {
                 self.diag(
                     Code::GeneratorError,
                     loc,
-                    format!("~{kind}({spec}): {e}"),
+                    format!("~{kind}({spec}): {e}; the line is not read, as keepalived 2.2.7 does not read it"),
                     Some("see keepalived.conf(5), Sequence blocks and List blocks"),
                 );
                 return;

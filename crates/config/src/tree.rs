@@ -109,7 +109,7 @@ pub fn build_streaming(
                                         Diagnostic::new(
                                             Code::UnexpectedOpenBrace,
                                             Some(tok.loc),
-                                            "`{` without a keyword before it",
+                                            "`{` without a keyword before it: lvsd skips the block it opens; keepalived 2.2.7 ignores this `{`, reads the lines after it as part of the enclosing block and takes its `}` as the end of the enclosing block",
                                         )
                                         .with_hint(
                                             "a block starts with its keyword: `keyword ... {`",
@@ -163,7 +163,7 @@ pub fn build_streaming(
                             Diagnostic::new(
                                 Code::UnexpectedCloseBrace,
                                 Some(tok.loc),
-                                "`}` closes no block",
+                                "`}` closes no block: it is ignored, as keepalived 2.2.7 ignores it",
                             )
                             .with_hint(
                                 "remove it, or look for a block above that was closed twice",
@@ -194,7 +194,10 @@ pub fn build_streaming(
                         len: n.keyword.loc.len,
                         ..open
                     }),
-                    format!("block `{}` opened here is never closed", describe(n)),
+                    format!(
+                        "block `{}` opened here is never closed: it ends at the end of the file, as keepalived 2.2.7 reads it",
+                        describe(n)
+                    ),
                 )
                 .with_hint("add the missing `}` at the end of this block"),
             );
@@ -313,7 +316,7 @@ fn recover_missing_close(
         Code::MissingCloseBrace,
         Some(open),
         format!(
-            "block `{}` is not closed: `{}` on line {} belongs to the enclosing `{}`",
+            "block `{}` is not closed: `{}` on line {} belongs to the enclosing `{}`; lvsd closes the block before it, keepalived 2.2.7 does not (it reads the lines that follow inside this block, where they are unknown, and loses them)",
             describe(unclosed),
             node.name(),
             node.keyword.loc.line,

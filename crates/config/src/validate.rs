@@ -86,18 +86,19 @@ pub fn validate(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     unused_scripts(cfg, d);
     virtual_servers(cfg, d);
     crate::vip_source::check(cfg, d);
-    if let Some(sd) = &cfg.global.lvs_sync_daemon {
-        if let Some(inst) = &sd.instance {
-            if !cfg.instances.iter().any(|i| &i.name == inst) {
-                push(
-                    d,
-                    Code::UndefinedReference,
-                    sd.loc,
-                    format!("lvs_sync_daemon follows instance `{inst}`, which is not defined"),
-                    "name a vrrp_instance of this configuration",
-                );
-            }
-        }
+    let unknown_sync_instance = cfg.global.lvs_sync_daemon.as_ref().and_then(|sd| {
+        let inst = sd.instance.as_ref()?;
+        (!cfg.instances.iter().any(|i| &i.name == inst)).then(|| (inst.clone(), sd.loc))
+    });
+    if let Some((inst, loc)) = unknown_sync_instance {
+        push(
+            d,
+            Code::UndefinedReference,
+            loc,
+            format!("lvs_sync_daemon follows instance `{inst}`, which is not defined: no sync daemon runs, as keepalived 2.2.7 clears lvs_sync_daemon"),
+            "name a vrrp_instance of this configuration",
+        );
+        cfg.global.lvs_sync_daemon = None;
     }
 }
 
@@ -228,6 +229,27 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
         if strict && i.state == Some(InitialState::Master) && i.priority != 255 {
             push(d, Code::Ignored, i.loc, format!("vrrp_instance `{}`: in strict mode `state MASTER` needs priority 255; it starts as BACKUP", i.name), "remove vrrp_strict or use state BACKUP");
         }
+        if let Some(own) = i.interface.clone() {
+            let name = i.name.clone();
+            i.track.interfaces.retain(|t| {
+                if t.name != own {
+                    return true;
+                }
+                push(d, Code::Ignored, t.loc, format!("vrrp_instance `{name}` tracks its own interface `{own}`: ignored, as keepalived 2.2.7 ignores it (the instance goes to FAULT when that interface goes down anyway, whatever the weight)"), "remove it from track_interface");
+                false
+            });
+        }
+        if i.virtual_ipaddress.is_empty() && !i.no_virtual_ipaddress {
+            push(d, Code::LikelyMistake, i.loc, format!("vrrp_instance `{}` has no virtual_ipaddress: its MASTER holds no address (keepalived 2.2.7: \"No VIP specified; at least one is sensible\")", i.name), "add the virtual_ipaddress block, or write `no_virtual_ipaddress` if this is meant");
+        }
+        if let (Some(IpAddr::V6(first)), true) = (
+            i.virtual_ipaddress.first().map(|a| a.addr),
+            strict && i.unicast_peers.is_empty(),
+        ) {
+            if first.segments()[0] & 0xffc0 != 0xfe80 {
+                push(d, Code::LikelyMistake, i.loc, format!("vrrp_instance `{}`: in strict mode the first IPv6 virtual address must be link-local (RFC 5798 5.2.9); {first} is not; it runs anyway, as in keepalived 2.2.7, which says the same", i.name), "put a fe80:: address first in virtual_ipaddress");
+            }
+        }
         let fams: BTreeSet<bool> = i
             .virtual_ipaddress
             .iter()
@@ -246,33 +268,44 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                 push(d, Code::DuplicateVrid, i.loc, format!("virtual_router_id {vrid} on {ifkey} (IPv{fam}) is already used by `{other}` (line {})", loc.line), "each instance on an interface needs its own virtual_router_id");
             }
         }
-        let checks: [(&Vec<TrackRef>, &BTreeSet<&str>, &str, &str); 4] = [
-            (&i.track.scripts, &scripts, "vrrp_script", "track_script"),
-            (&i.track.files, &files, "track_file", "track_file"),
+        let checks: [(&mut Vec<TrackRef>, &BTreeSet<&str>, &str, &str); 4] = [
             (
-                &i.track.processes,
+                &mut i.track.scripts,
+                &scripts,
+                "vrrp_script",
+                "track_script",
+            ),
+            (&mut i.track.files, &files, "track_file", "track_file"),
+            (
+                &mut i.track.processes,
                 &procs,
                 "vrrp_track_process",
                 "track_process",
             ),
-            (&i.track.bfds, &bfds, "bfd_instance", "track_bfd"),
+            (&mut i.track.bfds, &bfds, "bfd_instance", "track_bfd"),
         ];
         for (refs, defined, what, kw) in checks {
-            for r in refs {
-                if !defined.contains(r.name.as_str()) {
-                    let hint = match crate::suggest::closest(&r.name, defined.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("define `{what} {} {{ ... }}` at the top level", r.name),
-                    };
-                    push(
-                        d,
-                        Code::UndefinedReference,
-                        r.loc,
-                        format!("{kw} `{}` is not defined", r.name),
-                        hint,
-                    );
+            // keepalived 2.2.7: "track script X not found, ignoring..."
+            refs.retain(|r| {
+                if defined.contains(r.name.as_str()) {
+                    return true;
                 }
-            }
+                let hint = match crate::suggest::closest(&r.name, defined.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("define `{what} {} {{ ... }}` at the top level", r.name),
+                };
+                push(
+                    d,
+                    Code::UndefinedReference,
+                    r.loc,
+                    format!(
+                        "{kw} `{}` is not defined: not tracked, as keepalived 2.2.7 ignores it",
+                        r.name
+                    ),
+                    hint,
+                );
+                false
+            });
         }
     }
 }
@@ -378,101 +411,178 @@ fn drop_second_definitions(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     }
 }
 
-fn sync_groups(cfg: &Config, d: &mut Vec<Diagnostic>) {
-    let mut member_of: HashMap<&str, &str> = HashMap::new();
-    for g in &cfg.sync_groups {
-        for m in &g.members {
-            match cfg.instances.iter().find(|i| i.name == m.name) {
-                None => push(
+fn sync_groups(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    let instances = &cfg.instances;
+    for g in &mut cfg.sync_groups {
+        let gname = g.name.clone();
+        let tracking_weight = g.sync_group_tracking_weight;
+        g.members.retain(|m| {
+            let Some(i) = instances.iter().find(|i| i.name == m.name) else {
+                push(
                     d,
                     Code::UndefinedReference,
                     m.loc,
                     format!(
-                        "vrrp_sync_group `{}` names `{}`, which is not a vrrp_instance",
-                        g.name, m.name
+                        "vrrp_sync_group `{gname}` names `{}`, which is not a vrrp_instance: left out of the group, as keepalived 2.2.7 leaves it out",
+                        m.name
                     ),
                     "define the instance, or fix the name",
-                ),
-                Some(i) => {
-                    if let Some(other) = member_of.insert(&m.name, &g.name) {
-                        push(
-                            d,
-                            Code::DuplicateName,
-                            m.loc,
-                            format!("`{}` is already in vrrp_sync_group `{other}`", m.name),
-                            "an instance can be in one sync group only",
-                        );
-                    }
-                    let weighted = i
-                        .track
-                        .scripts
-                        .iter()
-                        .chain(&i.track.files)
-                        .any(|t| t.weight.unwrap_or(1) != 0);
-                    if weighted && !g.sync_group_tracking_weight {
-                        d.push(Diagnostic::new(Code::NotImplemented, Some(i.loc), format!("`{}` is in sync group `{}` and has weighted trackers: lvsd keeps them (keepalived drops them unless sync_group_tracking_weight is set)", i.name, g.name)).with_hint("set sync_group_tracking_weight to make both behave the same"));
-                    }
-                }
+                );
+                return false;
+            };
+            if let Some(other) = member_of.get(&m.name) {
+                push(
+                    d,
+                    Code::DuplicateName,
+                    m.loc,
+                    format!(
+                        "`{}` is already in vrrp_sync_group `{other}`: left out of `{gname}`, as keepalived 2.2.7 leaves it out",
+                        m.name
+                    ),
+                    "an instance can be in one sync group only",
+                );
+                return false;
             }
-        }
+            member_of.insert(m.name.clone(), gname.clone());
+            let weighted = i
+                .track
+                .scripts
+                .iter()
+                .chain(&i.track.files)
+                .any(|t| t.weight.unwrap_or(1) != 0);
+            if weighted && !tracking_weight {
+                d.push(Diagnostic::new(Code::NotImplemented, Some(i.loc), format!("`{}` is in sync group `{gname}` and has weighted trackers: lvsd keeps them (keepalived drops them unless sync_group_tracking_weight is set)", i.name)).with_hint("set sync_group_tracking_weight to make both behave the same"));
+            }
+            true
+        });
     }
+    cfg.sync_groups.retain(|g| {
+        if g.members.len() == 1 {
+            push(
+                d,
+                Code::LikelyMistake,
+                g.loc,
+                format!("vrrp_sync_group `{}` has one instance: there is nothing to keep in sync (keepalived 2.2.7 says the same)", g.name),
+                "name all the instances that must change state together, or remove the group",
+            );
+        }
+        if !g.members.is_empty() {
+            return true;
+        }
+        push(
+            d,
+            Code::Ignored,
+            g.loc,
+            format!("vrrp_sync_group `{}` has no instance left: removed, as keepalived 2.2.7 removes it", g.name),
+            "name the vrrp_instances of this configuration in its `group { }`",
+        );
+        false
+    });
 }
 
-fn virtual_servers(cfg: &Config, d: &mut Vec<Diagnostic>) {
-    let mut keys: Vec<(&VsKey, Option<Protocol>, Loc)> = Vec::new();
-    for vs in &cfg.virtual_servers {
+fn virtual_servers(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
+    let groups = &cfg.virtual_server_groups;
+    cfg.virtual_servers.retain_mut(|vs| {
         if let VsKey::Group { name } = &vs.key {
-            if !cfg.virtual_server_groups.iter().any(|g| &g.name == name) {
+            if !groups.iter().any(|g| &g.name == name) {
                 push(
                     d,
                     Code::UndefinedReference,
                     vs.loc,
-                    format!("virtual_server group `{name}` is not defined"),
+                    format!("virtual_server group `{name}` is not defined: this virtual_server is skipped, it has no address to balance (keepalived 2.2.7 says nothing and sets up nothing for it)"),
                     "define `virtual_server_group NAME { ... }`",
                 );
+                return false;
             }
+        }
+        let by_address = match &vs.key {
+            VsKey::Addr { .. } => true,
+            VsKey::Group { name } => groups
+                .iter()
+                .filter(|g| &g.name == name)
+                .flat_map(|g| &g.members)
+                .any(|m| matches!(m, VsGroupMember::Range { .. })),
+            VsKey::Fwmark { .. } => false,
+        };
+        if by_address && vs.protocol.is_none() {
+            push(
+                d,
+                Code::KeepalivedDiffers,
+                vs.loc,
+                "this virtual_server has no `protocol`: lvsd balances TCP; keepalived 2.2.7 creates a UDP service here (\"no protocol set - defaulting to UDP\")",
+                "write `protocol TCP` (or UDP, SCTP) to say which",
+            );
         }
         if let VsKey::Addr { port: 0, .. } = vs.key {
             if vs.persistence_timeout.is_none() {
+                vs.persistence_timeout = Some(360);
                 push(
                     d,
-                    Code::OutOfRange,
+                    Code::ValueAdjusted,
                     vs.loc,
-                    "port 0 is allowed only for a persistent service",
+                    "port 0 (all ports) is allowed only for a persistent service: persistence_timeout 360 is set, as keepalived 2.2.7 sets it",
                     "give a port, or add persistence_timeout",
                 );
             }
         }
-        if let Some((_, _, prev)) = keys
-            .iter()
-            .find(|(k, p, _)| *k == &vs.key && *p == vs.protocol)
-        {
-            push(
-                d,
-                Code::DuplicateName,
-                vs.loc,
-                format!(
-                    "this virtual_server is already defined on line {}",
-                    prev.line
-                ),
-                "merge the two blocks",
-            );
-        }
-        keys.push((&vs.key, vs.protocol, vs.loc));
+        port_mismatch(vs, d);
         let mut seen: HashMap<(IpAddr, Option<u16>), Loc> = HashMap::new();
-        for rs in &vs.real_servers {
-            if let Some(prev) = seen.insert((rs.ip, rs.port), rs.loc) {
+        vs.real_servers.retain(|rs| match seen.get(&(rs.ip, rs.port)) {
+            Some(prev) => {
                 push(
                     d,
                     Code::DuplicateName,
                     rs.loc,
                     format!(
-                        "real_server {} is already in this virtual_server (line {})",
+                        "real_server {} is already in this virtual_server (line {}): this second one is removed, as keepalived 2.2.7 removes it",
                         rs.ip, prev.line
                     ),
                     "remove one of them",
                 );
+                false
             }
+            None => {
+                seen.insert((rs.ip, rs.port), rs.loc);
+                true
+            }
+        });
+        true
+    });
+}
+
+/// DR and TUN cannot change the destination port: a real server's port other than the
+/// service's is not used (keepalived 2.2.7: "ports don't match - resetting"; for a fwmark
+/// service "has port specified - clearing"). The IPVS table uses the service's port either
+/// way (crates/ipvs/src/desired.rs); the checkers keep the port they were given.
+fn port_mismatch(vs: &VirtualServer, d: &mut Vec<Diagnostic>) {
+    let vport = match vs.key {
+        VsKey::Addr { port, .. } => Some(port),
+        VsKey::Fwmark { .. } => Some(0),
+        VsKey::Group { .. } => None,
+    };
+    let Some(vport) = vport else { return };
+    for rs in &vs.real_servers {
+        let method = rs.lvs_method.as_ref().unwrap_or(&vs.lb_kind).method;
+        let Some(port) = rs.port else { continue };
+        if method == ForwardMethod::Nat || port == vport || port == 0 {
+            continue;
         }
+        let what = if vport == 0 {
+            "a fwmark service forwards to port 0 (the packet's own port)".to_string()
+        } else {
+            format!("the service's port {vport} is used")
+        };
+        push(
+            d,
+            Code::ValueAdjusted,
+            rs.loc,
+            format!(
+                "real_server {} port {port}: {} cannot change the port, {what}, as keepalived 2.2.7 does; checkers without connect_port still connect to port {port}",
+                rs.ip,
+                if method == ForwardMethod::Dr { "DR" } else { "TUN" }
+            ),
+            "give the real server the service's port (a checker can use connect_port)",
+        );
     }
 }

@@ -204,7 +204,7 @@ fn runaway_and_recursive_input_is_an_error_not_a_hang() {
 #[test]
 fn braces_split_lines_and_unbalanced_braces_are_located() {
     assert_eq!(
-        codes("vrrp_instance VI_1 { state BACKUP\n interface eth0\n virtual_router_id 51\n authentication { auth_type PASS\n auth_pass 1 }\n}\n"),
+        codes("vrrp_instance VI_1 { state BACKUP\n interface eth0\n virtual_router_id 51\n authentication { auth_type PASS\n auth_pass 1 }\n virtual_ipaddress { 10.0.0.1 }\n}\n"),
         vec![]
     );
     assert_eq!(
@@ -217,7 +217,7 @@ fn braces_split_lines_and_unbalanced_braces_are_located() {
     );
     // a lab case: two keywords on one line — the second one is named
     let c = codes("vrrp_instance V { interface eth0\n virtual_router_id 51 priority 100\n}\n");
-    assert_eq!(c, vec![(2, "extra-arguments")]);
+    assert_eq!(c, vec![(1, "likely-mistake"), (2, "extra-arguments")]);
 }
 
 #[test]
@@ -277,7 +277,11 @@ fn defaults_are_keepalived_defaults() {
         (5.0, 1, 1.0, 60.0)
     );
     let codes: Vec<_> = l.diagnostics.iter().map(|d| d.code.name()).collect();
-    assert_eq!(codes, vec!["default-applied", "default-applied"]);
+    // (its instance has no virtual_ipaddress: likely a mistake, as keepalived says too)
+    assert_eq!(
+        codes,
+        vec!["likely-mistake", "default-applied", "default-applied"]
+    );
 }
 
 #[test]
@@ -288,6 +292,7 @@ fn values_and_their_errors() {
         c,
         vec![
             (1, "missing-required"),
+            (1, "likely-mistake"),
             (3, "out-of-range"),
             (5, "invalid-value"),
             (8, "value-adjusted")
@@ -297,11 +302,26 @@ fn values_and_their_errors() {
     let c = codes("virtual_server 10.0.0.1 80 {\n lb_algo wr1\n lb_kind DR\n protocol TCP\n persistence_timeout\n}\n");
     assert_eq!(c, vec![(2, "ignored")]);
     let c = codes("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 5\n track_script {\n  nope\n }\n}\n");
-    assert_eq!(c, vec![(5, "duplicate-vrid"), (9, "undefined-reference")]);
-    let c = codes("vrrp_instance A {\n interface eth0\n state MASTER\n priority 50\n nopreempt\n virtual_router_id 5\n}\n");
+    assert_eq!(
+        c,
+        vec![
+            (1, "likely-mistake"),
+            (5, "likely-mistake"),
+            (5, "duplicate-vrid"),
+            (9, "undefined-reference")
+        ]
+    );
+    let c = codes("vrrp_instance A {\n interface eth0\n state MASTER\n priority 50\n nopreempt\n virtual_router_id 5\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n");
     assert_eq!(c, vec![(1, "nopreempt-with-master")]);
     let c = codes("vrrp_instance A {\n state BACKUP\n}\n");
-    assert_eq!(c, vec![(1, "missing-required"), (1, "missing-required")]);
+    assert_eq!(
+        c,
+        vec![
+            (1, "missing-required"),
+            (1, "missing-required"),
+            (1, "likely-mistake")
+        ]
+    );
 }
 
 #[test]

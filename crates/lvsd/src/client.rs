@@ -235,6 +235,9 @@ pub fn reload(args: &ReloadArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if !args.json {
+        for w in &r.warnings {
+            eprintln!("{w}");
+        }
         for l in &r.plan {
             println!("{l}");
         }

@@ -152,6 +152,9 @@ pub struct ReloadReply {
     /// What changes (dry run) or changed: VRRP, checkers, the host's steps.
     #[serde(default)]
     pub plan: Vec<String>,
+    /// The new configuration's warnings, one line each: what it loses, as keepalived would.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The configuration's errors, rendered (`ok` false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<String>,

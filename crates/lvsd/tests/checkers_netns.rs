@@ -249,16 +249,31 @@ fn reload_keeps_health_and_shows_its_plan() {
     assert!(out.contains("dry run"), "{out}");
     assert!(out.contains("checkers: 2 probe(s)"), "{out}");
 
-    // A broken configuration is refused, the daemon keeps running the old one.
+    // A configuration keepalived could not run either (a keyword without its value: keepalived
+    // 2.2.7 exits) is refused, the daemon keeps running the old one.
     std::fs::write(
         &conf_path,
-        "virtual_server 10.99.0.100 80 {\n  lb_algo nope\n",
+        "virtual_server 10.99.0.100 80 {\n  delay_loop\n}\n",
     )
     .unwrap();
     let (code, _, err) = lvsd(&["reload", "--socket", &sock(&lab)]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("refused"), "{err}");
     assert_eq!(alive(&lab, 0, 1), Some(true));
+
+    // A line keepalived would ignore (an invalid quorum) is ignored by the reload too, and the
+    // reply says so (dry run: nothing applied).
+    std::fs::write(
+        &conf_path,
+        conf(&lab, 5).replace("  quorum 2\n", "  quorum 2\n  quorum zero\n"),
+    )
+    .unwrap();
+    let (code, out, err) = lvsd(&["reload", "--socket", &sock(&lab), "--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning[invalid-number]") && err.contains("the line is ignored"),
+        "{err}"
+    );
 
     // The real reload: rs1 stays down (no up/down notification again), rs2 stays up.
     std::fs::write(&conf_path, conf(&lab, 5)).unwrap();

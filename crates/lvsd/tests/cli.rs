@@ -27,10 +27,19 @@ const SEEDS: &str = "crates/config/tests/fixtures/seeds";
 fn exit_codes_say_whether_it_runs() {
     assert_eq!(check(&["-f", "examples/keepalived.conf"]).0, 0);
     assert_eq!(check(&["-f", &format!("{SEEDS}/004-backup.conf")]).0, 1);
+    // seed 001's invalid real server address: skipped, as keepalived 2.2.7 skips it; it runs
     let (code, _, err) = check(&["-f", &format!("{SEEDS}/001-dr1.conf")]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(err.contains("001-dr1.conf:64:17"), "{err}");
-    assert!(err.contains("192.168.1.20.9"), "{err}");
+    assert!(
+        err.contains("`192.168.1.20.9` is not a valid IP address")
+            && err.contains("block is skipped, as keepalived 2.2.7 skips it"),
+        "{err}"
+    );
+    // what keepalived cannot run either is refused
+    let (code, _, err) = check(&["-f", "tests/corpus/edge/vrrp-no-vrid.conf"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error[missing-required]"), "{err}");
     assert_eq!(check(&["-f", "/nonexistent/keepalived.conf"]).0, 2);
 }
 
@@ -46,9 +55,13 @@ fn strict_turns_warnings_into_errors() {
 #[test]
 fn json_and_dump() {
     let (code, out, _) = check(&["--json", "--dump", "-f", &format!("{SEEDS}/001-dr1.conf")]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["exit_code"], 2);
+    assert_eq!(v["exit_code"], 1);
+    // the second virtual_server keeps the real server after the skipped 192.168.1.20.9 one
+    let rs = &v["config"]["virtual_servers"][1]["real_servers"];
+    assert_eq!(rs.as_array().map(Vec::len), Some(1), "{rs}");
+    assert_eq!(rs[0]["ip"], "192.168.20.10");
     // the first diagnostics are the U+00A0 indentation (unicode-space, from line 2 on)
     let diags = v["diagnostics"].as_array().expect("diagnostics");
     assert_eq!(diags[0]["code"], "unicode-space");

@@ -12,6 +12,15 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
         match kw {
             "router_id" => g.router_id = it.string(),
             "notification_email" => {
+                if it.node.children().is_empty() {
+                    let loc = it.loc();
+                    it.emit(
+                        Code::LikelyMistake,
+                        loc,
+                        "empty notification_email block: no mail is sent (keepalived 2.2.7 says the same)",
+                        "add an address per line, or remove the block",
+                    );
+                }
                 for c in it.node.children() {
                     g.notification_email.push(c.keyword.text.clone());
                     for a in &c.args {

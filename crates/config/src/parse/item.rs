@@ -93,8 +93,30 @@ impl<'n> Item<'n> {
     }
 
     pub fn emit(&mut self, code: Code, loc: Loc, msg: impl Into<String>, hint: impl Into<String>) {
+        let mut msg = msg.into();
+        if matches!(
+            code,
+            Code::InvalidAddress | Code::InvalidNumber | Code::OutOfRange | Code::InvalidValue
+        ) {
+            msg.push_str(&self.effect());
+        }
         self.d
             .push(Diagnostic::new(code, Some(loc), msg).with_hint(hint));
+    }
+
+    /// What becomes of a line with an invalid value: keepalived 2.2.7 logs it and goes on
+    /// without the value ("- ignoring"), or without the whole block when the value is in the
+    /// block's header ("- skipping"); lvsd reads it the same way (issue 21: never refuse a
+    /// file keepalived runs).
+    fn effect(&self) -> String {
+        if self.node.block.is_some() {
+            format!(
+                "; this `{}` block is skipped, as keepalived 2.2.7 skips it",
+                self.kw()
+            )
+        } else {
+            "; the line is ignored, as keepalived 2.2.7 ignores it".into()
+        }
     }
 
     /// The next argument, or an error naming what is missing.

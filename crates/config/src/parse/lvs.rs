@@ -89,7 +89,10 @@ pub(crate) fn vs_group(it: &mut Item<'_>) -> Option<VirtualServerGroup> {
             (ip, ip)
         };
         let port = match it.next() {
-            Some(t) => it.int_of(t, 0, 65535).unwrap_or(0),
+            Some(t) => match it.int_of(t, 0, 65535) {
+                Some(p) => p,
+                None => return,
+            },
             None => 0,
         };
         g.members.push(VsGroupMember::Range {
@@ -339,7 +342,11 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
     walk(it.node.children(), BlockKind::VirtualServer, it.d, |it| {
         let kw = it.kw();
         match kw {
-            "delay_loop" => vs.delay_loop = it.timer(0.000001, 4294.0).unwrap_or(60.0),
+            "delay_loop" => {
+                if let Some(v) = it.timer(0.000001, 4294.0) {
+                    vs.delay_loop = v
+                }
+            }
             // keepalived documents lvs_sched / lvs_method; lb_algo / lb_kind are the older
             // names everyone writes. Both are accepted without a word.
             "lb_algo" | "lvs_sched" => {
@@ -406,11 +413,15 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             }
             "persistence_timeout" => {
                 let zero_at = it.peek().filter(|t| t.text == "0").map(|t| t.loc);
-                vs.persistence_timeout = match it.next() {
+                let value = match it.next() {
                     Some(t) => it.int_of(t, 0, 2_678_400),
                     None => Some(360),
                 };
-                if vs.persistence_timeout == Some(0) {
+                // an invalid value is ignored: an earlier line's value stays
+                if value.is_some() {
+                    vs.persistence_timeout = value;
+                }
+                if value == Some(0) {
                     vs.persistence_timeout = None;
                     if let Some(loc) = zero_at {
                         it.emit(
@@ -451,8 +462,16 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             "ha_suspend" => vs.ha_suspend = true,
             "alpha" => vs.alpha = it.flag(),
             "omega" => vs.omega = it.flag(),
-            "quorum" => vs.quorum = it.int(1, u32::MAX as i128).unwrap_or(1),
-            "hysteresis" => vs.hysteresis = it.int(0, u32::MAX as i128).unwrap_or(0),
+            "quorum" => {
+                if let Some(v) = it.int(1, u32::MAX as i128) {
+                    vs.quorum = v
+                }
+            }
+            "hysteresis" => {
+                if let Some(v) = it.int(0, u32::MAX as i128) {
+                    vs.hysteresis = v
+                }
+            }
             "quorum_up" => vs.quorum_up = it.script(),
             "quorum_down" => vs.quorum_down = it.script(),
             "sorry_server" => vs.sorry_server = sorry_server(it),
@@ -530,8 +549,13 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
     let loc = it.loc();
     let ip_ok = it.ip("an address");
     let ip = ip_ok.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let mut port_ok = true;
     let port = match it.next() {
-        Some(t) if ip_ok.is_some() => it.int_of(t, 0, 65535),
+        Some(t) if ip_ok.is_some() => {
+            let p = it.int_of(t, 0, 65535);
+            port_ok = p.is_some();
+            p
+        }
         Some(_) => None,
         None => vs_port,
     };
@@ -560,7 +584,11 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
     walk(it.node.children(), BlockKind::RealServer, it.d, |it| {
         let kw = it.kw();
         match kw {
-            "weight" => rs.weight = it.int(0, i32::MAX as i128).unwrap_or(1),
+            "weight" => {
+                if let Some(v) = it.int(0, i32::MAX as i128) {
+                    rs.weight = v
+                }
+            }
             "lvs_method" => {
                 rs.lvs_method = lvs_method(
                     it,
@@ -601,5 +629,5 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
         item.finish();
     }
     // An invalid address was reported; the block was still read for its own mistakes.
-    ip_ok.map(|_| rs)
+    ip_ok.filter(|_| port_ok).map(|_| rs)
 }

@@ -35,7 +35,7 @@ pub(crate) fn walk(
                             Code::BlockExpected,
                             Some(node.keyword.loc),
                             format!(
-                                "`{}` needs a block: `{} {{ ... }}`",
+                                "`{}` needs a block: `{} {{ ... }}`; without one it is skipped and the lines after it are read on their own, as keepalived 2.2.7 reads them",
                                 node.name(),
                                 node.name()
                             ),

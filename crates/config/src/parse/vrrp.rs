@@ -52,8 +52,16 @@ pub(crate) fn vrrp_script(it: &mut Item<'_>) -> Option<VrrpScript> {
             "interval" => s.interval = it.timer(0.000001, 4294.0).unwrap_or(s.interval),
             "timeout" => s.timeout = it.timer(0.000001, 4294.0),
             "weight" => (s.weight, s.weight_reverse) = weight(it),
-            "rise" => s.rise = it.int(1, 1_000_000).unwrap_or(1),
-            "fall" => s.fall = it.int(1, 1_000_000).unwrap_or(1),
+            "rise" => {
+                if let Some(v) = it.int(1, 1_000_000) {
+                    s.rise = v
+                }
+            }
+            "fall" => {
+                if let Some(v) = it.int(1, 1_000_000) {
+                    s.fall = v
+                }
+            }
             "user" => {
                 s.user = it.string();
                 s.group = it
@@ -158,7 +166,11 @@ pub(crate) fn track_process(it: &mut Item<'_>) -> Option<TrackProcess> {
             }
             "param_match" => p.param_match = it.string(),
             "weight" => (p.weight, p.weight_reverse) = weight(it),
-            "quorum" => p.quorum = it.int(1, 65535).unwrap_or(1),
+            "quorum" => {
+                if let Some(v) = it.int(1, 65535) {
+                    p.quorum = v
+                }
+            }
             "quorum_max" => p.quorum_max = it.int(1, 65535),
             "delay" => p.delay = it.timer(0.0, 4294.0),
             "terminate_delay" => p.terminate_delay = it.timer(0.0, 4294.0),
@@ -541,8 +553,16 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
                     i.priority_given = true;
                 }
             }
-            "advert_int" => i.advert_int = it.timer(0.01, 255.0).unwrap_or(1.0),
-            "version" => i.version = it.int(2, 3).unwrap_or(0),
+            "advert_int" => {
+                if let Some(v) = it.timer(0.01, 255.0) {
+                    i.advert_int = v
+                }
+            }
+            "version" => {
+                if let Some(v) = it.int(2, 3) {
+                    i.version = v
+                }
+            }
             "authentication" => i.authentication = Some(auth(it.node, it.d)),
             "virtual_ipaddress" => i
                 .virtual_ipaddress
@@ -568,7 +588,11 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
                     "remove it",
                 );
             }
-            "preempt_delay" => i.preempt_delay = it.timer(0.0, 1000.0).unwrap_or(0.0),
+            "preempt_delay" => {
+                if let Some(v) = it.timer(0.0, 1000.0) {
+                    i.preempt_delay = v
+                }
+            }
             "mcast_src_ip" | "unicast_src_ip" => {
                 if kw == "mcast_src_ip" {
                     let loc = it.loc();

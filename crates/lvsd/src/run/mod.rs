@@ -143,7 +143,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         plan.instances.len(),
         args.file.display(),
-        plan.warnings
+        plan.warnings.len()
     );
     let listener = match control::bind(&args.socket) {
         Ok(l) => l,
@@ -271,6 +271,7 @@ async fn reload(
             };
         }
     };
+    let warnings = p.warnings.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = health.send(health_task::HealthInput::Preview(Box::new(p.clone()), tx));
     let plan_lines = rx.await.unwrap_or_default();
@@ -278,6 +279,7 @@ async fn reload(
         return ReloadReply {
             ok: true,
             plan: plan_lines,
+            warnings,
             ..Default::default()
         };
     }
@@ -305,6 +307,7 @@ async fn reload(
         ok: true,
         applied: true,
         plan: plan_lines,
+        warnings,
         errors: None,
     }
 }

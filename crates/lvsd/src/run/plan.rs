@@ -47,8 +47,8 @@ pub struct Plan {
     pub extra: Vec<InstancePlan>,
     /// Gap between gratuitous ARPs / NAs on one interface.
     pub garp_interval: std::time::Duration,
-    /// How many diagnostics were warnings (logged at start).
-    pub warnings: usize,
+    /// The configuration's warnings, one line each (`file:line: warning[code]: message`).
+    pub warnings: Vec<String>,
     /// The virtual services of which this host is also a real server, computed once per
     /// load from the host's addresses at that moment (every task reads these, none recomputes).
     pub colocations: std::sync::Arc<Vec<lvsd_config::colocated::Colocation>>,
@@ -60,16 +60,23 @@ pub fn load(path: &Path) -> Result<Plan, String> {
     if let Some(text) = loaded.error_report() {
         return Err(text);
     }
-    let warnings = loaded
+    // every warning, one line each: logged here, and a reload's reply carries them
+    let warnings: Vec<String> = loaded
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Warning)
-        .count();
-    for d in &loaded.diagnostics {
-        if d.severity == Severity::Warning {
-            tracing::warn!(target: "config", "{}:{}: {} [{}]", d.file.as_deref().unwrap_or("?"),
-                d.loc.map(|l| l.line).unwrap_or(0), d.message, d.code.name());
-        }
+        .map(|d| {
+            format!(
+                "{}:{}: warning[{}]: {}",
+                d.file.as_deref().unwrap_or("?"),
+                d.loc.map(|l| l.line).unwrap_or(0),
+                d.code.name(),
+                d.message
+            )
+        })
+        .collect();
+    for w in &warnings {
+        tracing::warn!(target: "config", "{w}");
     }
     let colocations = super::colocated::find(&loaded.config);
     Ok(plan(loaded.config, warnings, colocations))
@@ -77,7 +84,7 @@ pub fn load(path: &Path) -> Result<Plan, String> {
 
 pub fn plan(
     config: Config,
-    warnings: usize,
+    warnings: Vec<String>,
     colocations: Vec<lvsd_config::colocated::Colocation>,
 ) -> Plan {
     let (instances, groups) = from_config(&config);

@@ -62,7 +62,7 @@ fn load(text: &str) -> Plan {
             c.instance = None;
         }
     }
-    plan::plan(loaded.config, 0, found)
+    plan::plan(loaded.config, Vec::new(), found)
 }
 
 /// A kernel table, nft, the role and the sync daemon, recorded operation by operation.
@@ -547,4 +547,52 @@ fn without_ipvs_the_role_and_guard_still_run() {
     );
     let log = set_state(&mut r, State::Master);
     assert_eq!(log, vec![format!("lo down {VIP}")]);
+}
+
+/// Issue 21 lets lvsd run files it used to refuse (an invalid value ignored, a real server
+/// skipped, a block closed by recovery): every file of the corpus, the edge cases and the
+/// seeds that lvsd accepts must build its plan, its checkers and its health view, and converge
+/// as MASTER, BACKUP and FAULT without a panic.
+#[test]
+fn every_file_lvsd_accepts_plans_and_converges_in_every_role() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut accepted = 0;
+    for dir in [
+        "tests/corpus",
+        "tests/corpus/edge",
+        "crates/config/tests/fixtures/seeds",
+    ] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("corpus dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter_map(|p| match p.extension().is_some_and(|e| e == "conf") {
+                true => Some(p),
+                // an include tree
+                false => Some(p.join("keepalived.conf")).filter(|m| m.is_file()),
+            })
+            .collect();
+        files.sort();
+        for f in files {
+            let loaded = lvsd_config::load_file(&f, &lvsd_config::LoadOptions::default());
+            if loaded.has_errors() {
+                continue;
+            }
+            accepted += 1;
+            let p = plan::plan(loaded.config, Vec::new(), Vec::new());
+            let users = lvsd_scripts::ScriptUsers::current();
+            let _ = lvsd_check::spec::probes(&p.config, &users);
+            let _ = lvsd_check::health::Health::new(&p.config);
+            let names: Vec<String> = p.instances.iter().map(|i| i.name.clone()).collect();
+            let mut r = Reconciler::new(Fake::default(), World::new(p));
+            r.start();
+            for s in [State::Master, State::Backup, State::Fault, State::Master] {
+                for n in &names {
+                    r.world.states.insert(n.clone(), s);
+                }
+                r.converge(Why::Vrrp);
+            }
+        }
+    }
+    assert!(accepted >= 60, "only {accepted} files accepted");
 }
