@@ -187,13 +187,15 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
             i.advert_int = r;
         }
         if i.version == 3 && i.advert_int > 40.95 {
+            // a v3 advert carries at most 4095 centiseconds
             push(
                 d,
-                Code::OutOfRange,
+                Code::ValueAdjusted,
                 i.loc,
-                format!("VRRPv3 advert_int {} is above 40.95 s", i.advert_int),
+                format!("VRRPv3 advert_int {} is above 40.95 s: 40.95 is used, as keepalived 2.2.7 sets it", i.advert_int),
                 "use at most 40.95",
             );
+            i.advert_int = 40.95;
         }
         let strict = i.strict_mode.unwrap_or(g.vrrp_strict);
         if let Some(a) = &i.authentication {
@@ -240,7 +242,12 @@ fn instances(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
             });
         }
         if i.virtual_ipaddress.is_empty() && !i.no_virtual_ipaddress {
-            push(d, Code::LikelyMistake, i.loc, format!("vrrp_instance `{}` has no virtual_ipaddress: its MASTER holds no address (keepalived 2.2.7: \"No VIP specified; at least one is sensible\")", i.name), "add the virtual_ipaddress block, or write `no_virtual_ipaddress` if this is meant");
+            if i.version == 3 || strict {
+                // keepalived 2.2.7's VRRP process stops (vrrp_complete_instance)
+                push(d, Code::MissingRequired, i.loc, format!("vrrp_instance `{}` has no virtual_ipaddress, which VRRPv3 and strict mode require (keepalived 2.2.7: \"No VIP specified; at least one is required\", and it does not run)", i.name), "add the virtual_ipaddress block");
+            } else {
+                push(d, Code::LikelyMistake, i.loc, format!("vrrp_instance `{}` has no virtual_ipaddress: its MASTER holds no address (keepalived 2.2.7: \"No VIP specified; at least one is sensible\")", i.name), "add the virtual_ipaddress block, or write `no_virtual_ipaddress` if this is meant");
+            }
         }
         if let (Some(IpAddr::V6(first)), true) = (
             i.virtual_ipaddress.first().map(|a| a.addr),
@@ -490,29 +497,11 @@ fn virtual_servers(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                     d,
                     Code::UndefinedReference,
                     vs.loc,
-                    format!("virtual_server group `{name}` is not defined: this virtual_server is skipped, it has no address to balance (keepalived 2.2.7 says nothing and sets up nothing for it)"),
+                    format!("virtual_server group `{name}` is not defined: this virtual_server is skipped, as keepalived 2.2.7 skips it (\"specified but not configured - ignoring virtual server\")"),
                     "define `virtual_server_group NAME { ... }`",
                 );
                 return false;
             }
-        }
-        let by_address = match &vs.key {
-            VsKey::Addr { .. } => true,
-            VsKey::Group { name } => groups
-                .iter()
-                .filter(|g| &g.name == name)
-                .flat_map(|g| &g.members)
-                .any(|m| matches!(m, VsGroupMember::Range { .. })),
-            VsKey::Fwmark { .. } => false,
-        };
-        if by_address && vs.protocol.is_none() {
-            push(
-                d,
-                Code::KeepalivedDiffers,
-                vs.loc,
-                "this virtual_server has no `protocol`: lvsd balances TCP; keepalived 2.2.7 creates a UDP service here (\"no protocol set - defaulting to UDP\")",
-                "write `protocol TCP` (or UDP, SCTP) to say which",
-            );
         }
         if let VsKey::Addr { port: 0, .. } = vs.key {
             if vs.persistence_timeout.is_none() {

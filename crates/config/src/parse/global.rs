@@ -155,6 +155,7 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                 if let Some(v) = it.timer(0.0, 3600.0) {
                     g.vrrp_startup_delay = v
                 }
+                it.not_implemented();
             }
             "dynamic_interfaces" => {
                 g.dynamic_interfaces = true;
@@ -206,8 +207,15 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                     .map(|t| t.text.trim_start_matches(':').to_string());
             }
             "enable_script_security" => g.enable_script_security = it.flag(),
-            "startup_script" => g.startup_script = it.script(),
-            "shutdown_script" => g.shutdown_script = it.script(),
+            // read and checked; lvsd does not run them yet
+            "startup_script" => {
+                g.startup_script = it.script();
+                it.not_implemented();
+            }
+            "shutdown_script" => {
+                g.shutdown_script = it.script();
+                it.not_implemented();
+            }
             "startup_script_timeout" => {
                 if let Some(v) = it.int::<u32>(1, 1000) {
                     g.startup_script_timeout = v.into()

@@ -12,6 +12,9 @@ pub struct Item<'n> {
     pub d: &'n mut Vec<Diagnostic>,
     used: usize,
     silenced: bool,
+    /// What keepalived 2.2.7 sets when this keyword's value is invalid (it resets some
+    /// keywords to their default instead of ignoring the line): the message says so.
+    fallback: Option<&'static str>,
 }
 
 /// The values an enumerated keyword accepts, for hints.
@@ -67,6 +70,7 @@ impl<'n> Item<'n> {
             d,
             used: 0,
             silenced: false,
+            fallback: None,
         }
     }
 
@@ -109,6 +113,9 @@ impl<'n> Item<'n> {
     /// block's header ("- skipping"); lvsd reads it the same way (issue 21: never refuse a
     /// file keepalived runs).
     fn effect(&self) -> String {
+        if let Some(v) = self.fallback {
+            return format!("; {v} is used instead, as keepalived 2.2.7 sets it");
+        }
         if self.node.block.is_some() {
             format!(
                 "; this `{}` block is skipped, as keepalived 2.2.7 skips it",
@@ -179,6 +186,13 @@ impl<'n> Item<'n> {
             }
             Some(v) => T::try_from(v).ok(),
         }
+    }
+
+    /// The value keepalived 2.2.7 sets when this keyword's value is invalid: the caller sets
+    /// it, the message names it.
+    pub fn on_invalid(&mut self, value: &'static str) -> &mut Self {
+        self.fallback = Some(value);
+        self
     }
 
     /// A whole number in [min, max].

@@ -437,14 +437,16 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             "persistence_engine" => vs.persistence_engine = it.string(),
             "protocol" => {
                 let loc = it.loc();
+                // an invalid value is ignored: without another `protocol` line the
+                // default (UDP, as keepalived 2.2.7) applies
                 if let Some(p) = it.choice(&["TCP", "UDP", "SCTP"]) {
                     vs.protocol = Some(match p {
                         "TCP" => Protocol::Tcp,
                         "UDP" => Protocol::Udp,
                         _ => Protocol::Sctp,
                     });
+                    seen_proto = Some(loc);
                 }
-                seen_proto = Some(loc);
             }
             "ip_family" => {
                 vs.ip_family = family(it).or_else(|| {
@@ -462,10 +464,12 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             "ha_suspend" => vs.ha_suspend = true,
             "alpha" => vs.alpha = it.flag(),
             "omega" => vs.omega = it.flag(),
+            // keepalived 2.2.7: "Setting to 1"
             "quorum" => {
-                if let Some(v) = it.int(1, u32::MAX as i128) {
-                    vs.quorum = v
-                }
+                vs.quorum = it
+                    .on_invalid("quorum 1")
+                    .int(1, u32::MAX as i128)
+                    .unwrap_or(1)
             }
             "hysteresis" => {
                 if let Some(v) = it.int(0, u32::MAX as i128) {

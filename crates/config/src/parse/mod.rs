@@ -289,15 +289,22 @@ pub fn top_level(nodes: &[Node], cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                     cfg.instances.push(s)
                 }
             }
-            "static_ipaddress" => cfg
-                .static_ipaddress
-                .extend(vrrp::address_list(node.children(), it.d)),
-            "static_routes" => cfg
-                .static_routes
-                .extend(route_lines(node.children(), false, it.d)),
-            "static_rules" => cfg
-                .static_rules
-                .extend(route_lines(node.children(), true, it.d)),
+            // read and checked, not installed: lvsd does not manage static addresses yet
+            "static_ipaddress" => {
+                cfg.static_ipaddress
+                    .extend(vrrp::address_list(node.children(), it.d));
+                it.not_implemented();
+            }
+            "static_routes" => {
+                cfg.static_routes
+                    .extend(route_lines(node.children(), false, it.d));
+                it.not_implemented();
+            }
+            "static_rules" => {
+                cfg.static_rules
+                    .extend(route_lines(node.children(), true, it.d));
+                it.not_implemented();
+            }
             "virtual_server_group" => {
                 if let Some(g) = lvs::vs_group(it) {
                     cfg.virtual_server_groups.push(g)

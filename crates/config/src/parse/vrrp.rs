@@ -52,16 +52,8 @@ pub(crate) fn vrrp_script(it: &mut Item<'_>) -> Option<VrrpScript> {
             "interval" => s.interval = it.timer(0.000001, 4294.0).unwrap_or(s.interval),
             "timeout" => s.timeout = it.timer(0.000001, 4294.0),
             "weight" => (s.weight, s.weight_reverse) = weight(it),
-            "rise" => {
-                if let Some(v) = it.int(1, 1_000_000) {
-                    s.rise = v
-                }
-            }
-            "fall" => {
-                if let Some(v) = it.int(1, 1_000_000) {
-                    s.fall = v
-                }
-            }
+            "rise" => s.rise = it.on_invalid("rise 1").int(1, 1_000_000).unwrap_or(1),
+            "fall" => s.fall = it.on_invalid("fall 1").int(1, 1_000_000).unwrap_or(1),
             "user" => {
                 s.user = it.string();
                 s.group = it
@@ -548,10 +540,9 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
             }
             "virtual_router_id" => i.virtual_router_id = it.int(1, 255),
             "priority" => {
-                if let Some(p) = it.int(1, 255) {
-                    i.priority = p;
-                    i.priority_given = true;
-                }
+                // keepalived 2.2.7: "Priority not valid! ... Using default 100"
+                i.priority = it.on_invalid("priority 100").int(1, 255).unwrap_or(100);
+                i.priority_given = true;
             }
             "advert_int" => {
                 if let Some(v) = it.timer(0.01, 255.0) {
@@ -589,9 +580,10 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
                 );
             }
             "preempt_delay" => {
-                if let Some(v) = it.timer(0.0, 1000.0) {
-                    i.preempt_delay = v
-                }
+                i.preempt_delay = it
+                    .on_invalid("preempt_delay 0")
+                    .timer(0.0, 1000.0)
+                    .unwrap_or(0.0)
             }
             "mcast_src_ip" | "unicast_src_ip" => {
                 if kw == "mcast_src_ip" {

@@ -325,14 +325,15 @@ impl Engine {
         let now = self.now();
         self.out.clear();
         let before = self.router.instances().len();
-        // what each instance installs on MASTER, before the reload (issue 22)
-        let installed: std::collections::HashMap<String, super::plan::InstancePlan> = self
+        // the VRRP changes, the same list `lvsd reload --dry-run` printed (issue 22)
+        let states: super::world::States = self
             .router
             .instances()
             .iter()
-            .filter(|i| i.state() == lvsd_vrrp::State::Master)
-            .map(|i| (i.name().to_string(), self.io.plan_of(i.name())))
+            .filter(|i| !i.is_deleted())
+            .map(|i| (i.name().to_string(), i.state()))
             .collect();
+        let changes = super::reload_plan::vrrp_changes(self.io.plan(), &plan, &states);
         self.router.reconfigure(
             plan.instances.clone(),
             plan.groups.clone(),
@@ -343,8 +344,26 @@ impl Engine {
             tracing::error!("reload: {e}");
         }
         self.apply_out().await;
-        self.reinstall_changed(&installed).await;
-        // New instances: report their link and source address, then start them.
+        self.reinstall_changed(&changes).await;
+        for c in &changes {
+            tracing::info!("reload applied: {c}");
+        }
+        // Surviving instances without a configured source address take the interface's
+        // (one that had unicast_src_ip keeps it until then); new instances report their link
+        // and source address, then start.
+        let survivors: Vec<InstanceId> = self.router.instances()[..before]
+            .iter()
+            .filter(|i| !i.is_deleted() && i.config().src_addr.is_none())
+            .map(|i| i.id())
+            .collect();
+        for id in survivors {
+            let cfg = self.router.instance(id).config().clone();
+            let addr = self.io.primary_address(&cfg).await;
+            if addr.is_some() && addr != self.router.instance(id).source_address() {
+                self.handle(Event::SourceAddress { instance: id, addr })
+                    .await;
+            }
+        }
         for i in before..self.router.instances().len() {
             self.report_instance(InstanceId(i as u16)).await;
         }
@@ -354,33 +373,29 @@ impl Engine {
 
 impl Engine {
     /// A MASTER that survives a reload installs its new addresses, routes and rules at once
-    /// (virtual_ipaddress_excluded, virtual_routes, virtual_rules: the core only compares the
-    /// advertised addresses), removes what left them, and announces the addresses it added
-    /// (issue 22). No transition.
-    async fn reinstall_changed(
-        &mut self,
-        installed: &std::collections::HashMap<String, super::plan::InstancePlan>,
-    ) {
-        let ids: Vec<InstanceId> = self
-            .router
-            .instances()
+    /// and announces the addresses it added: the changes that say so (reload_plan.rs). No
+    /// transition.
+    async fn reinstall_changed(&mut self, changes: &[super::reload_plan::Change]) {
+        let mut names: Vec<&str> = changes
             .iter()
-            .filter(|i| i.state() == lvsd_vrrp::State::Master && !i.is_deleted())
-            .map(|i| i.id())
+            .filter(|c| c.installs_now())
+            .map(|c| c.scope.as_str())
             .collect();
-        for id in ids {
-            let name = self.router.instance(id).name().to_string();
-            let Some(old) = installed.get(&name) else {
+        names.dedup();
+        for name in names {
+            let Some(id) = self
+                .router
+                .instances()
+                .iter()
+                .find(|i| i.name() == name && !i.is_deleted())
+                .map(|i| i.id())
+            else {
                 continue;
             };
-            let new = self.io.plan_of(&name);
-            if old.vips == new.vips && old.routes == new.routes && old.rules == new.rules {
+            if self.router.instance(id).state() != lvsd_vrrp::State::Master {
                 continue;
             }
-            tracing::info!(
-                "({name}) reload: its addresses, routes or rules changed: applying them"
-            );
-            let announce = new.vips.iter().any(|v| !old.vips.contains(v));
+            let announce = changes.iter().any(|c| c.scope == name && c.announces());
             self.reinstall(id, announce).await;
         }
     }

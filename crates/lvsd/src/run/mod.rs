@@ -18,6 +18,9 @@ mod plan;
 mod ratelimit;
 mod reconcile_task;
 mod reconciler;
+mod reload_plan;
+#[cfg(test)]
+mod reload_plan_tests;
 mod scripts;
 mod status;
 mod steps;
@@ -246,6 +249,40 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A file being written (an editor, a deployment tool writing in several steps, a reload signal
+/// sent twice while the file is rewritten) is read once it has not changed for 100 ms (at
+/// most 2 s): a reload never runs a half-written file (issue 22's storm test read an empty
+/// one between a truncate and a write, and removed every instance).
+async fn settled(file: &std::path::Path) {
+    let mut last = std::fs::read(file).ok();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = std::fs::read(file).ok();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+    tracing::warn!(
+        "{} kept changing for 2 s: reloading what it holds now",
+        file.display()
+    );
+}
+
+/// A new configuration with no vrrp_instance and no virtual_server would stop everything:
+/// most likely an empty or truncated file. A reload refuses it; stopping lvsd does that.
+fn refuse_nothing(p: plan::Plan) -> Result<plan::Plan, String> {
+    if p.instances.is_empty() && p.config.virtual_servers.is_empty() {
+        return Err(
+            "error: the new configuration has no vrrp_instance and no virtual_server: \
+                    a reload would remove every address and service (an empty or truncated \
+                    file?); to stop everything, stop lvsd\n"
+                .to_string(),
+        );
+    }
+    Ok(p)
+}
+
 /// A reload (SIGHUP or `lvsd reload`): validated first; with errors the running configuration
 /// stays. `dry_run`: only the plan. The reply is what `lvsd reload` prints.
 async fn reload(
@@ -256,7 +293,8 @@ async fn reload(
     health: &tokio::sync::mpsc::UnboundedSender<health_task::HealthInput>,
 ) -> crate::proto::ReloadReply {
     use crate::proto::ReloadReply;
-    let p = match plan::load(file) {
+    settled(file).await;
+    let p = match plan::load(file).and_then(refuse_nothing) {
         Ok(p) => p,
         Err(text) => {
             if !dry_run {
@@ -298,7 +336,8 @@ async fn reload(
     let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
     // what the reconciler carried out (the host part of the plan printed before)
     let plan_lines = rx.await.unwrap_or(plan_lines);
-    for l in &plan_lines {
+    // the VRRP engine logs the VRRP changes it carried out itself (engine.rs)
+    for l in plan_lines.iter().filter(|l| !l.starts_with("VRRP ")) {
         tracing::info!("reload applied: {l}");
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);

@@ -25,11 +25,12 @@ impl Instance {
         tracking.carry_over(&self.tracking);
         self.tracking = tracking;
         let addresses_changed = self.cfg.vips != cfg.vips;
-        self.src_addr = cfg.src_addr.or(if self.cfg.src_addr.is_some() {
-            None
-        } else {
-            self.src_addr
-        });
+        // A configured source address replaces the current one; when the configuration drops
+        // it, the current one stays until the daemon reports the interface's primary address
+        // (Event::SourceAddress, right after the reload): an instance never faults for lack
+        // of a source address in between (issue 22: reverting unicast_src_ip took a MASTER to
+        // FAULT).
+        self.src_addr = cfg.src_addr.or(self.src_addr);
         self.cfg = cfg;
         if self.state == State::Backup {
             // Keep the running down timer; a v2 interval change applies from the next advert.

@@ -343,8 +343,9 @@ impl Io {
     }
 
     /// What the named instance installs on MASTER (its addresses, routes, rules, scripts).
-    pub fn plan_of(&self, name: &str) -> super::plan::InstancePlan {
-        self.extra.get(name).cloned().unwrap_or_default()
+    /// The plan running now (before a reload's `reconfigure`, the old one).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     fn extra_of(&self, router: &Router, id: InstanceId) -> super::plan::InstancePlan {

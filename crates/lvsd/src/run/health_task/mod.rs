@@ -505,52 +505,13 @@ impl Task {
         lines
     }
 
-    /// The VRRP part of a reload's plan: instances added or removed, VIPs that change on a
-    /// MASTER.
+    /// The VRRP part of a reload's plan: the same list of changes the engine applies
+    /// (reload_plan.rs), for the instances' states now.
     fn vrrp_plan(&self, plan: &Plan) -> Vec<String> {
-        let mut lines = Vec::new();
-        let old = &self.plan;
-        let names =
-            |p: &Plan| -> Vec<String> { p.instances.iter().map(|i| i.name.clone()).collect() };
-        let (old_names, new_names) = (names(old), names(plan));
-        for n in &old_names {
-            if !new_names.contains(n) {
-                let master = self.instances.get(n) == Some(&State::Master);
-                lines.push(format!(
-                    "VRRP: instance {n} removed (priority-0 advert{})",
-                    if master { ", its VIPs are removed" } else { "" }
-                ));
-            }
-        }
-        for n in &new_names {
-            if !old_names.contains(n) {
-                lines.push(format!(
-                    "VRRP: instance {n} added (starts in BACKUP; its VIPs follow the election)"
-                ));
-            }
-        }
-        for (i, c) in plan.instances.iter().enumerate() {
-            let Some(oi) = old.instances.iter().position(|o| o.name == c.name) else {
-                continue;
-            };
-            if self.instances.get(&c.name) != Some(&State::Master) {
-                continue;
-            }
-            let (ov, nv) = (&old.extra[oi].vips, &plan.extra[i].vips);
-            for v in nv.iter().filter(|v| !ov.contains(v)) {
-                lines.push(format!(
-                    "VIP: add {}/{} dev {} (instance {} is MASTER)",
-                    v.addr, v.prefix_len, v.dev, c.name
-                ));
-            }
-            for v in ov.iter().filter(|v| !nv.contains(v)) {
-                lines.push(format!(
-                    "VIP: delete {}/{} dev {} (instance {} is MASTER)",
-                    v.addr, v.prefix_len, v.dev, c.name
-                ));
-            }
-        }
-        lines
+        super::reload_plan::vrrp_changes(&self.plan, plan, &self.instances)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     async fn stop(&mut self) {
