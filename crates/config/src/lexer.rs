@@ -216,14 +216,28 @@ pub fn tokenize(text: &str, base: Loc, diags: &mut Vec<Diagnostic>) -> Vec<Token
                     i += 1;
                 }
                 if !closed {
-                    diags.push(
-                        Diagnostic::new(
-                            Code::UnterminatedQuote,
-                            Some(at(open_at, 1)),
-                            format!("quote `{c}` is not closed on this line"),
-                        )
-                        .with_hint("close the quote before the end of the line"),
-                    );
+                    // keepalived 2.2.7 crashes on an unterminated quote in a script line; on
+                    // any other it reads up to the end of the line and runs
+                    let keyword = toks.first().map(|t: &Token| t.text.as_str()).unwrap_or("");
+                    let script = keyword == "script"
+                        || keyword.starts_with("notify")
+                        || keyword.starts_with("quorum_")
+                        || keyword.ends_with("_script")
+                        || keyword == "misc_path";
+                    let mut d = Diagnostic::new(
+                        Code::UnterminatedQuote,
+                        Some(at(open_at, 1)),
+                        if script {
+                            format!("quote `{c}` is not closed on this line (keepalived 2.2.7 crashes on it)")
+                        } else {
+                            format!("quote `{c}` is not closed on this line: read up to the end of the line, as keepalived 2.2.7 reads it")
+                        },
+                    )
+                    .with_hint("close the quote before the end of the line");
+                    if !script {
+                        d = d.with_severity(crate::diag::Severity::Warning);
+                    }
+                    diags.push(d);
                 }
                 continue;
             }

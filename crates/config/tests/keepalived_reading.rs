@@ -140,3 +140,46 @@ fn an_invalid_line_is_ignored_and_an_invalid_header_skips_its_block() {
         );
     }
 }
+
+/// keepalived 2.2.7, when it runs (not under -t), reads the leading number of `5x`; an
+/// unterminated quote outside a script runs to the end of the line; a few keywords without
+/// their value are ignored rather than fatal; an invalid option leaves the rest of its line.
+#[test]
+fn what_keepalived_reads_when_it_runs_lvsd_reads_too() {
+    let opts = LoadOptions {
+        config_id: Some("t".into()),
+    };
+    let text = "global_defs {\n  router_id \"lb01\n  smtp_helo_name\n}\n\
+                virtual_server 10.9.9.9 80 {\n  lb_kind DR\n  protocol TCP\n  \
+                real_server 10.9.9.10 80x {\n    weight 5x\n  }\n}\n\
+                vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  \
+                virtual_ipaddress {\n    10.9.9.9/24 dev eth0 bogus_option\n  }\n}\n";
+    let l = load_str(Path::new("t.conf"), text.as_bytes(), &opts);
+    assert!(
+        l.diagnostics.iter().all(|d| d.severity != Severity::Error),
+        "{:?}",
+        l.diagnostics
+    );
+    assert_eq!(l.config.global.router_id.as_deref(), Some("lb01"));
+    let rs = &l.config.virtual_servers[0].real_servers[0];
+    assert_eq!((rs.port, rs.weight), (Some(80), 5));
+    let vip = &l.config.instances[0].virtual_ipaddress[0];
+    assert_eq!(vip.dev.as_deref(), Some("eth0"));
+    let option = l
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("bogus_option"))
+        .expect("the unknown option is reported");
+    assert!(
+        option.message.contains("rest of the line stands"),
+        "{}",
+        option.message
+    );
+    // a script's unterminated quote stays an error: keepalived 2.2.7 crashes on it
+    let l = load_str(
+        Path::new("t.conf"),
+        b"vrrp_script chk {\n  script \"/bin/true\n}\n",
+        &opts,
+    );
+    assert!(l.has_errors(), "{:?}", l.diagnostics);
+}

@@ -261,8 +261,8 @@ fn reload_keeps_health_and_shows_its_plan() {
     assert!(err.contains("refused"), "{err}");
     assert_eq!(alive(&lab, 0, 1), Some(true));
 
-    // A line keepalived would ignore (an invalid quorum) is ignored by the reload too, and the
-    // reply says so (dry run: nothing applied).
+    // An invalid quorum, which keepalived resets to 1, is reset by the reload too, and the reply
+    // says so (dry run: nothing applied).
     std::fs::write(
         &conf_path,
         conf(&lab, 5).replace("  quorum 2\n", "  quorum 2\n  quorum zero\n"),
@@ -271,7 +271,7 @@ fn reload_keeps_health_and_shows_its_plan() {
     let (code, out, err) = lvsd(&["reload", "--socket", &sock(&lab), "--dry-run"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        err.contains("warning[invalid-number]") && err.contains("the line is ignored"),
+        err.contains("warning[invalid-number]") && err.contains("quorum 1 is used instead"),
         "{err}"
     );
 

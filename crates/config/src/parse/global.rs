@@ -32,9 +32,14 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
             "smtp_server" => {
                 let tok = it.peek().map(|t| t.loc);
                 if let Some(host) = it.string() {
+                    // an invalid port: the line is ignored, no mail (keepalived 2.2.7 drops
+                    // the server too)
                     let port = match it.next() {
-                        Some(t) => it.int_of(t, 1, 65535).unwrap_or(25),
-                        None => 25,
+                        Some(t) => it.int_of(t, 1, 65535),
+                        None => Some(25),
+                    };
+                    let Some(port) = port else {
+                        return;
                     };
                     if valid_host(&host) {
                         g.smtp_server = Some(SmtpServer { host, port });
@@ -162,6 +167,7 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                 it.silence();
             }
             "lvs_timeouts" => {
+                it.options_follow();
                 while let Some(t) = it.next() {
                     let which = t.text.clone();
                     let Some(v) = it.next() else {
@@ -324,6 +330,7 @@ fn sync_daemon(it: &mut Item<'_>) -> Option<LvsSyncDaemon> {
         group: None,
         loc,
     };
+    it.options_follow();
     while let Some(t) = it.next() {
         match t.text.as_str() {
             "inst" => sd.instance = it.string(),

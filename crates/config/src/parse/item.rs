@@ -15,6 +15,9 @@ pub struct Item<'n> {
     /// What keepalived 2.2.7 sets when this keyword's value is invalid (it resets some
     /// keywords to their default instead of ignoring the line): the message says so.
     fallback: Option<&'static str>,
+    /// The line's main value is read; what follows are options: an invalid one is ignored
+    /// and the rest of the line stands (keepalived 2.2.7 does the same).
+    options: bool,
 }
 
 /// The values an enumerated keyword accepts, for hints.
@@ -71,6 +74,7 @@ impl<'n> Item<'n> {
             used: 0,
             silenced: false,
             fallback: None,
+            options: false,
         }
     }
 
@@ -116,6 +120,10 @@ impl<'n> Item<'n> {
         if let Some(v) = self.fallback {
             return format!("; {v} is used instead, as keepalived 2.2.7 sets it");
         }
+        if self.options {
+            return "; this option is ignored and the rest of the line stands, as in keepalived 2.2.7"
+                .into();
+        }
         if self.node.block.is_some() {
             format!(
                 "; this `{}` block is skipped, as keepalived 2.2.7 skips it",
@@ -133,10 +141,32 @@ impl<'n> Item<'n> {
             None => {
                 let kw = self.kw();
                 let loc = self.loc();
+                // keepalived 2.2.7 exits on most keywords without their value (lib/parser.c
+                // strvec_slot); these few it checks, logs and ignores
+                const IGNORED_BY_KEEPALIVED: &[&str] = &[
+                    "router_id",
+                    "notification_email_from",
+                    "smtp_helo_name",
+                    "default_interface",
+                    "virtualhost",
+                    "http_protocol",
+                ];
+                if IGNORED_BY_KEEPALIVED.contains(&kw) {
+                    self.d.push(
+                        Diagnostic::new(
+                            Code::MissingArgument,
+                            Some(loc),
+                            format!("`{kw}` needs {what}; the line is ignored, as keepalived 2.2.7 ignores it"),
+                        )
+                        .with_hint(format!("write `{kw} <{what}>`"))
+                        .with_severity(crate::diag::Severity::Warning),
+                    );
+                    return None;
+                }
                 self.emit(
                     Code::MissingArgument,
                     loc,
-                    format!("`{kw}` needs {what}"),
+                    format!("`{kw}` needs {what} (keepalived 2.2.7 exits on most such lines)"),
                     format!("write `{kw} <{what}>`"),
                 );
                 None
@@ -165,6 +195,31 @@ impl<'n> Item<'n> {
         } else {
             s.parse::<i128>().ok()
         };
+        // keepalived 2.2.7 at run time (not under -t) takes the leading number of `80x`
+        // (lib/parser.c read_int_func with ignore_error): so does lvsd, and says so
+        let sign = usize::from(s.starts_with('-'));
+        let lead = (parsed.is_none() && s[sign..].starts_with(|c: char| c.is_ascii_digit()))
+            .then(|| {
+                let end = sign
+                    + (s[sign..].len()
+                        - s[sign..]
+                            .trim_start_matches(|c: char| c.is_ascii_digit())
+                            .len());
+                s[..end].parse::<i128>().ok()
+            })
+            .flatten()
+            .filter(|v| *v >= min && *v <= max);
+        if let Some(v) = lead {
+            self.d.push(
+                Diagnostic::new(
+                    Code::InvalidNumber,
+                    Some(tok.loc),
+                    format!("`{s}` is not a whole number (for `{kw}`): read as {v}, its leading number, as keepalived 2.2.7 reads it when it runs (`keepalived -t` reports the line)"),
+                )
+                .with_hint(format!("write `{kw} {v}`")),
+            );
+            return T::try_from(v).ok();
+        }
         match parsed {
             None => {
                 self.emit(
@@ -186,6 +241,11 @@ impl<'n> Item<'n> {
             }
             Some(v) => T::try_from(v).ok(),
         }
+    }
+
+    /// From here on the line's words are options (see `options`).
+    pub fn options_follow(&mut self) {
+        self.options = true;
     }
 
     /// The value keepalived 2.2.7 sets when this keyword's value is invalid: the caller sets

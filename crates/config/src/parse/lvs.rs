@@ -72,14 +72,21 @@ pub(crate) fn vs_group(it: &mut Item<'_>) -> Option<VirtualServerGroup> {
             let Some(first) = it.ip_of_str(a, loc) else {
                 return;
             };
-            match p.parse::<u8>().ok().and_then(|p| prefix_last(first, p)) {
+            // keepalived 2.2.7 skips /0 ("Invalid netmask") and an address with host bits
+            // set ("Address mask bits not empty")
+            let last = p
+                .parse::<u8>()
+                .ok()
+                .filter(|&n| n > 0 && host_bits_clear(first, n))
+                .and_then(|n| prefix_last(first, n));
+            match last {
                 Some(l) => (first, l),
                 None => {
                     it.emit(
                         Code::OutOfRange,
                         loc,
                         format!("`/{p}` is not a valid prefix for {first}"),
-                        "0-32 for IPv4, 0-128 for IPv6",
+                        "1-32 for IPv4, 1-128 for IPv6, with the address's host bits zero",
                     );
                     return;
                 }
@@ -121,6 +128,13 @@ fn range_end(first: std::net::IpAddr, last_part: &str) -> Option<std::net::IpAdd
                 IpAddr::from(s)
             })
         }
+    }
+}
+
+fn host_bits_clear(a: std::net::IpAddr, p: u8) -> bool {
+    match a {
+        std::net::IpAddr::V4(a) => p >= 32 || u32::from(a) & (u32::MAX >> p) == 0,
+        std::net::IpAddr::V6(a) => p >= 128 || u128::from(a) & (u128::MAX >> p) == 0,
     }
 }
 
@@ -489,7 +503,8 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
             "inhibit_on_failure" => vs.inhibit_on_failure = it.flag(),
             "virtualhost" => vs.virtualhost = it.string(),
             "smtp_alert" => vs.smtp_alert = Some(it.flag()),
-            "weight" => vs.weight = it.int(0, i32::MAX as i128),
+            // keepalived 2.2.7: 1 and up ("Virtual server weight ... is outside range 1-")
+            "weight" => vs.weight = it.int(1, i32::MAX as i128),
             "retry" => vs.retry = it.int(0, u32::MAX as i128),
             "delay_before_retry" => vs.delay_before_retry = it.timer(0.0, 4294.0),
             "warmup" => vs.warmup = it.timer(0.0, 4294.0),

@@ -34,11 +34,20 @@ pub(crate) fn walk(
                         Diagnostic::new(
                             Code::BlockExpected,
                             Some(node.keyword.loc),
-                            format!(
-                                "`{}` needs a block: `{} {{ ... }}`; without one it is skipped and the lines after it are read on their own, as keepalived 2.2.7 reads them",
-                                node.name(),
-                                node.name()
-                            ),
+                            if kind == BlockKind::Root {
+                                format!(
+                                    "`{}` needs a block: `{} {{ ... }}`; without one it is skipped and the lines after it are read on their own, as keepalived 2.2.7 reads them",
+                                    node.name(),
+                                    node.name()
+                                )
+                            } else {
+                                format!(
+                                    "`{}` needs a block: `{} {{ ... }}`; lvsd skips it and reads the lines after it as part of the enclosing block; keepalived 2.2.7 reads them as the contents of `{}` up to the next `}}`, which then no longer closes the enclosing block (what follows shifts into it)",
+                                    node.name(),
+                                    node.name(),
+                                    node.name()
+                                )
+                            },
                         )
                         .with_hint("add the `{` ... `}` block"),
                     );

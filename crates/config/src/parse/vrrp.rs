@@ -346,6 +346,7 @@ fn address(it: &mut Item<'_>) -> Option<IpAddressSpec> {
         preferred_lft: None,
         loc: tok.loc,
     };
+    it.options_follow();
     while let Some(t) = it.next() {
         match t.text.as_str() {
             "brd" | "broadcast" => a.brd = it.string(),
@@ -393,6 +394,7 @@ fn unicast_peers(node: &Node, d: &mut Vec<Diagnostic>) -> Vec<UnicastPeer> {
             max_ttl: None,
             loc: tok.loc,
         };
+        it.options_follow();
         while let Some(t) = it.next() {
             match t.text.as_str() {
                 "min_ttl" => p.min_ttl = it.int(0, 255),
@@ -608,8 +610,15 @@ pub(crate) fn instance(it: &mut Item<'_>) -> Option<VrrpInstance> {
             "no_accept" => i.accept = Some(false),
             "strict_mode" => i.strict_mode = Some(it.flag()),
             "skip_check_adv_addr" => i.skip_check_adv_addr = Some(it.flag()),
-            "use_vmac" => i.use_vmac = Some(it.rest()),
-            "promote_secondaries" => i.promote_secondaries = true,
+            // read, not acted on yet: said, not silent
+            "use_vmac" => {
+                i.use_vmac = Some(it.rest());
+                it.not_implemented();
+            }
+            "promote_secondaries" => {
+                i.promote_secondaries = true;
+                it.not_implemented();
+            }
             "down_timer_adverts" => i.down_timer_adverts = it.int(1, 100),
             "lower_prio_no_advert" => i.lower_prio_no_advert = Some(it.flag()),
             "higher_prio_send_advert" => i.higher_prio_send_advert = Some(it.flag()),
