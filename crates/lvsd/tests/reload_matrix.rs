@@ -143,95 +143,45 @@ impl Conf {
     }
 }
 
+/// One row: the base configuration with one change.
+fn row(name: &'static str, change: impl FnOnce(&mut Conf)) -> (&'static str, Conf) {
+    let mut c = base();
+    change(&mut c);
+    (name, c)
+}
+
 /// (row, what changes). Each is applied, checked, reverted, checked.
 fn rows() -> Vec<(&'static str, Conf)> {
-    let b = base;
     vec![
-        ("virtual_ipaddress: one more", {
-            let mut c = b();
-            c.vips.push("10.99.0.101/24");
-            c
+        row("virtual_ipaddress: one more", |c| {
+            c.vips.push("10.99.0.101/24")
         }),
-        ("virtual_ipaddress: another one", {
-            let mut c = b();
-            c.vips = vec!["10.99.0.102/24"];
-            c
+        row("virtual_ipaddress: another one", |c| {
+            c.vips = vec!["10.99.0.102/24"]
         }),
-        ("virtual_ipaddress_excluded", {
-            let mut c = b();
-            c.excluded = vec!["10.99.0.110/24 dev eth0", "10.97.0.1/32 dev eth0"];
-            c
+        row("virtual_ipaddress_excluded", |c| {
+            c.excluded = vec!["10.99.0.110/24 dev eth0", "10.97.0.1/32 dev eth0"]
         }),
-        ("virtual_routes", {
-            let mut c = b();
-            c.routes = vec!["10.98.7.0/24 via 10.99.0.254 dev eth0"];
-            c
+        row("virtual_routes", |c| {
+            c.routes = vec!["10.98.7.0/24 via 10.99.0.254 dev eth0"]
         }),
-        ("virtual_rules", {
-            let mut c = b();
-            c.rules = vec!["from 10.96.0.0/16 table 100 priority 1000"];
-            c
+        row("virtual_rules", |c| {
+            c.rules = vec!["from 10.96.0.0/16 table 100 priority 1000"]
         }),
-        ("priority (master lower, still above the backup)", {
-            let mut c = b();
-            c.prio = [120, 100];
-            c
+        row("priority (master lower, still above the backup)", |c| {
+            c.prio = [120, 100]
         }),
-        ("priority (backup)", {
-            let mut c = b();
-            c.prio = [150, 90];
-            c
-        }),
-        ("advert_int", {
-            let mut c = b();
-            c.advert_int = 2;
-            c
-        }),
-        ("authentication", {
-            let mut c = b();
-            c.pass = "2222";
-            c
-        }),
-        ("track_script with a weight", {
-            let mut c = b();
-            c.track_weight = Some(5);
-            c
-        }),
-        ("track_file with a weight", {
-            let mut c = b();
-            c.file_weight = Some(3);
-            c
-        }),
-        ("unicast_peer", {
-            let mut c = b();
-            c.unicast = true;
-            c
-        }),
-        ("preempt_delay", {
-            let mut c = b();
-            c.nopreempt_delay = Some(5);
-            c
-        }),
-        ("notify_master", {
-            let mut c = b();
-            c.notify = true;
-            c
-        }),
-        ("garp_master_delay / repeat", {
-            let mut c = b();
-            c.garp_delay = Some(2);
-            c
-        }),
-        ("sync group membership", {
-            let mut c = b();
-            c.sync_group = true;
-            c
-        }),
-        ("static_ipaddress", {
-            let mut c = b();
-            c.static_addr = true;
-            c
-        }),
+        row("priority (backup)", |c| c.prio = [150, 90]),
+        row("advert_int", |c| c.advert_int = 2),
+        row("authentication", |c| c.pass = "2222"),
+        row("track_script with a weight", |c| c.track_weight = Some(5)),
+        row("track_file with a weight", |c| c.file_weight = Some(3)),
+        row("unicast_peer", |c| c.unicast = true),
+        row("preempt_delay", |c| c.nopreempt_delay = Some(5)),
+        row("notify_master", |c| c.notify = true),
+        row("garp_master_delay / repeat", |c| c.garp_delay = Some(2)),
+        row("sync group membership", |c| c.sync_group = true),
+        row("static_ipaddress", |c| c.static_addr = true),
     ]
 }
 
