@@ -330,10 +330,13 @@ async fn reload(
     for l in &plan_lines {
         tracing::info!("reload plan: {l}");
     }
+    // the engine first: the trackers started next report their first results on the same
+    // channel, after it knows them (a new track_file's value was lost the other way round and
+    // its weight never applied: found by the reload matrix)
+    let _ = engine.send(Input::Control(Control::Reload(Box::new(p.clone()))));
     scripts.reload(&p);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let _ = health.send(health_task::HealthInput::Reload(Box::new(p.clone()), tx));
-    let _ = engine.send(Input::Control(Control::Reload(Box::new(p))));
+    let _ = health.send(health_task::HealthInput::Reload(Box::new(p), tx));
     // what the reconciler carried out (the host part of the plan printed before)
     let plan_lines = rx.await.unwrap_or(plan_lines);
     // the VRRP engine logs the VRRP changes it carried out itself (engine.rs)
