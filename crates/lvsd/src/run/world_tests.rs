@@ -596,3 +596,51 @@ fn every_file_lvsd_accepts_plans_and_converges_in_every_role() {
     }
     assert!(accepted >= 60, "only {accepted} files accepted");
 }
+
+/// Issue 15's scale (2,000 virtual servers × 18 real servers = 36,000 destinations): a reload
+/// that changes one weight, or adds one real server, is exactly one IPVS operation — the new
+/// desired table is compared with the last applied one, not rebuilt in the kernel.
+#[test]
+fn a_one_change_reload_of_36000_destinations_is_one_ipvs_operation() {
+    fn big(weight_of_first: u32, extra_rs: bool) -> String {
+        let mut s = String::with_capacity(6 << 20);
+        for v in 0..2000u32 {
+            s += &format!(
+                "virtual_server 10.100.{}.{} 80 {{\n  lb_algo wrr\n  lb_kind DR\n  protocol TCP\n",
+                v / 250,
+                v % 250 + 1
+            );
+            for r in 0..18u32 {
+                let w = if v == 0 && r == 0 { weight_of_first } else { 1 };
+                s += &format!(
+                    "  real_server 10.200.{}.{} 80 {{\n    weight {w}\n  }}\n",
+                    r,
+                    v % 250 + 1
+                );
+            }
+            if v == 1999 && extra_rs {
+                s += "  real_server 10.201.0.1 80 {\n    weight 1\n  }\n";
+            }
+            s += "}\n";
+        }
+        s
+    }
+    let base = load(&big(1, false));
+    let mut r = Reconciler::new(Fake::default(), World::new(base));
+    r.start();
+    assert_eq!(
+        r.host.log.len(),
+        2000 + 36000,
+        "the start adds every service and destination"
+    );
+    for (text, want) in [
+        (big(7, false), "edit 10.100.0.1:80 -> 10.200.0.1 w7"),
+        (big(7, true), "add 10.100.7.250:80 -> 10.201.0.1"),
+    ] {
+        r.host.log.clear();
+        let new = load(&text);
+        let h = Health::new(&new.config);
+        r.reload(new, h);
+        assert_eq!(r.host.log, vec![want.to_string()]);
+    }
+}
