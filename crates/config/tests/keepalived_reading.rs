@@ -175,6 +175,17 @@ fn what_keepalived_reads_when_it_runs_lvsd_reads_too() {
         "{}",
         option.message
     );
+    // fwmark 0 is skipped, and the message says keepalived accepts it
+    let l = load_str(
+        Path::new("t.conf"),
+        b"virtual_server fwmark 0 {\n  lb_kind DR\n}\n",
+        &opts,
+    );
+    assert!(l.config.virtual_servers.is_empty());
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.code.name() == "keepalived-differs" && d.message.contains("fwmark 0")));
     // a script's unterminated quote stays an error: keepalived 2.2.7 crashes on it
     let l = load_str(
         Path::new("t.conf"),

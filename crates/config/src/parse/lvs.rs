@@ -272,6 +272,17 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
     let first = it.need("an address and port, `fwmark N` or `group NAME`")?;
     let key = match first.text.as_str() {
         "fwmark" => {
+            if let Some(t) = it.peek().filter(|t| t.text == "0") {
+                let loc = t.loc;
+                it.emit(
+                    Code::KeepalivedDiffers,
+                    loc,
+                    "fwmark 0 is the mark of every unmarked packet, not a mark a rule sets: lvsd skips this virtual_server; keepalived 2.2.7 accepts the value",
+                    "use a mark from 1 up, the one the firewall rule sets",
+                );
+                it.silence();
+                return None;
+            }
             let mark = it.int(1, u32::MAX as i128)?;
             if let Some(t) = it.peek() {
                 if t.text != "inet" && t.text != "inet6" {
