@@ -192,12 +192,9 @@ type Seen = Arc<Mutex<Vec<(Instant, Ipv4Addr, lvsd_vrrp::packet::Advert)>>>;
 fn sniff(ns: &str) -> Seen {
     let seen: Seen = Arc::default();
     let out = seen.clone();
-    let path = format!("/var/run/netns/{ns}");
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    in_ns(ns, move || {
         use socket2::{Domain, Protocol, Socket, Type};
-        let f = std::fs::File::open(&path).expect("netns");
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
         let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw");
         s.join_multicast_v4(&Ipv4Addr::new(224, 0, 0, 18), &Ipv4Addr::new(10, 99, 0, 10))
             .expect("join 224.0.0.18");
@@ -427,10 +424,9 @@ fn transitions(lab: &Lab, node: &str) -> usize {
         .count()
 }
 
-#[test]
-fn every_reloadable_item_takes_effect_on_master_and_backup() {
-    need_root!();
-    let mut lab = Lab::new(
+/// The observer and the two directors on one bridge, and the file `track_file flag` reads.
+fn directors() -> Lab {
+    let lab = Lab::new(
         &[
             ("obs", &["10.99.0.10/24"]),
             ("dir1", &["10.99.0.1/24"]),
@@ -439,6 +435,13 @@ fn every_reloadable_item_takes_effect_on_master_and_backup() {
         false,
     );
     std::fs::write(lab.dir.join("flag"), "1\n").unwrap();
+    lab
+}
+
+#[test]
+fn every_reloadable_item_takes_effect_on_master_and_backup() {
+    need_root!();
+    let mut lab = directors();
     let seen = sniff(&lab.ns("obs"));
     let b = base();
     let _p1 = lab.lvsd("dir1", &b.text(&lab, 0));
@@ -499,20 +502,12 @@ fn in_ns<T: Send + 'static>(
 /// (a listener on dir1 answers) while both directors get SIGHUP after SIGHUP: valid changes
 /// (priority, an excluded address) and invalid files (a keyword without its value, an
 /// unterminated quote), some in bursts with no pause. Every valid file is applied within one
-/// second of its SIGHUP and then on the host; every invalid file is refused with its diagnostics and changes nothing; no
-/// transition, and not one connection fails.
+/// second of its SIGHUP and then on the host; every invalid file is refused with its
+/// diagnostics and changes nothing; no transition, and not one connection fails.
 #[test]
 fn a_reload_storm_under_traffic_applies_every_valid_file_and_nothing_else() {
     need_root!();
-    let mut lab = Lab::new(
-        &[
-            ("obs", &["10.99.0.10/24"]),
-            ("dir1", &["10.99.0.1/24"]),
-            ("dir2", &["10.99.0.2/24"]),
-        ],
-        false,
-    );
-    std::fs::write(lab.dir.join("flag"), "1\n").unwrap();
+    let mut lab = directors();
     let b = base();
     let p1 = lab.lvsd("dir1", &b.text(&lab, 0));
     let p2 = lab.lvsd("dir2", &b.text(&lab, 1));
