@@ -277,6 +277,10 @@ impl Health {
         states: &dyn Fn(CheckerId) -> Option<CheckState>,
     ) -> Health {
         let _ = old_cfg; // identity is by key, address and port, all kept in self
+                         // (indexed: 2,000 virtual servers x 18 real servers searched linearly cost a reload
+                         // tens of milliseconds)
+        let old_vs: std::collections::HashMap<&VsKey, &Vs> =
+            self.vs.iter().map(|o| (&o.key, o)).collect();
         let mut out = Vec::with_capacity(new_cfg.virtual_servers.len());
         for (vi, v) in new_cfg.virtual_servers.iter().enumerate() {
             let mut n = vs_of(v, |ri, ci, alpha| {
@@ -287,11 +291,16 @@ impl Health {
                 })
                 .unwrap_or_else(|| initial(alpha))
             });
-            if let Some(old) = self.vs.iter().find(|o| o.key == n.key) {
+            if let Some(old) = old_vs.get(&n.key) {
                 n.quorum_up = old.quorum_up;
-                for r in &mut n.rs {
-                    if let Some(o) = old.rs.iter().find(|o| o.ip == r.ip && o.port == r.port) {
-                        r.dynamic = o.dynamic;
+                let dynamic: std::collections::HashMap<(IpAddr, Option<u16>), i32> = old
+                    .rs
+                    .iter()
+                    .filter_map(|o| Some(((o.ip, o.port), o.dynamic?)))
+                    .collect();
+                if !dynamic.is_empty() {
+                    for r in &mut n.rs {
+                        r.dynamic = dynamic.get(&(r.ip, r.port)).copied();
                     }
                 }
             }

@@ -318,26 +318,21 @@ async fn reload(
         }
     };
     let warnings = p.warnings.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let _ = health.send(health_task::HealthInput::Preview(Box::new(p.clone()), tx));
-    let plan_lines = rx.await.unwrap_or_default();
     if dry_run {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = health.send(health_task::HealthInput::Preview(Box::new(p), tx));
         return ReloadReply {
             ok: true,
-            plan: plan_lines,
+            plan: rx.await.unwrap_or_default(),
             warnings,
             ..Default::default()
         };
     }
+    // one pass: the changes are computed once, by the tasks that carry them out, and what they
+    // report is what was applied (a preview first cost a reload of 36,000 real servers its
+    // whole computation twice)
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-    tracing::info!(
-        "reloading {} ({} change(s) planned)",
-        file.display(),
-        plan_lines.len()
-    );
-    for l in &plan_lines {
-        tracing::info!("reload plan: {l}");
-    }
+    tracing::info!("reloading {}", file.display());
     // the engine first: the trackers started next report their first results on the same
     // channel, after it knows them (a new track_file's value was lost the other way round and
     // its weight never applied: found by the reload matrix)
@@ -345,8 +340,8 @@ async fn reload(
     scripts.reload(&p);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = health.send(health_task::HealthInput::Reload(Box::new(p), tx));
-    // what the reconciler carried out (the host part of the plan printed before)
-    let plan_lines = rx.await.unwrap_or(plan_lines);
+    // what was carried out: VRRP changes, checkers, the reconciler's host steps
+    let plan_lines = rx.await.unwrap_or_default();
     // the VRRP engine logs the VRRP changes it carried out itself (engine.rs)
     for l in plan_lines.iter().filter(|l| !l.starts_with("VRRP ")) {
         tracing::info!("reload applied: {l}");

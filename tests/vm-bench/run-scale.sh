@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# run-scale.sh — issue 15's benchmark: keepalived 2.2.7 and lvsd on the same 2,000 x 18
+# configuration in the same VM boot (tests/vm-bench/scale.sh), RUNS boots (default 3, the order
+# of the two daemons alternating), then the medians and the ratios lvsd / keepalived.
+#
+# usage: tests/vm-bench/run-scale.sh [--runs N] [--lvsd PATH]     (after cargo build --release)
+# The RESULT lines are kept in target/vm-bench-scale.txt.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=3 LVSD=target/release/lvsd
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) RUNS=$2; shift 2 ;;
+    --lvsd) LVSD=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-scale: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x "$LVSD" ] || { echo "run-scale: no lvsd at $LVSD (cargo build --release)" >&2; exit 2; }
+KA=$(command -v keepalived) || { echo "run-scale: keepalived is not installed" >&2; exit 2; }
+d=$(mktemp -d /tmp/lvsd-scale.XXXXXX)
+trap 'rm -rf "$d"' EXIT
+bash tests/vm-bench/gen.sh "$d"
+OUT=${CARGO_TARGET_DIR:-target}/vm-bench-scale.txt
+: > "$d/results"
+echo "host load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq 1 "$RUNS"); do
+  order=keepalived,lvsd; [ $((i % 2)) = 0 ] && order=lvsd,keepalived
+  echo "=== run $i ($order)"
+  scripts/vm/ipvs-vm.sh -q -t 900 -m 2048 -x "$LVSD" -x "$KA" -c "$d/big.conf" \
+    -c "$d/big-weight.conf" -c "$d/big-plus1.conf" -c tests/vm:vm -c tests/vm-bench:bench \
+    "bash bench/scale.sh --order $order --lvsd ./$(basename "$LVSD")" 2>&1 | tee -a "$d/log" |
+    sed 's/^RESULT /  /'
+done
+echo "host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+grep '^RESULT' "$d/log" > "$d/results" || true
+cp "$d/results" "$OUT"
+awk '
+  function v(k,   i) { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2); return "" }
+  function med(d, k,   n, i, j, t, a) {
+    n = cnt[d]; for (i = 1; i <= n; i++) a[i] = val[d, k, i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return a[int((n + 1) / 2)]
+  }
+  {
+    d = v("daemon"); n = ++cnt[d]; hz = v("hz")
+    split("start_ms rss_start_kb w_ms w_user w_sys a_ms a_user a_sys rss_reload_kb", ks, " ")
+    for (i in ks) val[d, ks[i], n] = v(ks[i])
+    val[d, "w_cpu", n] = v("w_user") + v("w_sys"); val[d, "a_cpu", n] = v("a_user") + v("a_sys")
+  }
+  END {
+    if (!cnt["lvsd"] || !cnt["keepalived"]) { print "run-scale: results missing"; exit 1 }
+    ms = 1000 / hz
+    printf "\nmedians of %d runs          keepalived        lvsd   lvsd/keepalived\n", cnt["lvsd"]
+    split("start_ms:start -> table complete (ms)|w_ms:SIGHUP one weight -> applied (ms)|w_cpu:  CPU from the signal to idle (ms)|w_user:    of it user (ms)|w_sys:    of it system (ms)|a_ms:SIGHUP one server added -> applied (ms)|a_cpu:  CPU from the signal to idle (ms)|a_user:    of it user (ms)|a_sys:    of it system (ms)|rss_start_kb:RSS after start (kB)|rss_reload_kb:RSS after the reloads (kB)", rows, "|")
+    for (i = 1; i in rows; i++) {
+      split(rows[i], kv, ":"); k = kv[1]
+      f = (k ~ /cpu|user|sys/) ? ms : 1
+      a = med("keepalived", k) * f; b = med("lvsd", k) * f
+      printf "%-38s %10.0f  %10.0f   %s\n", kv[2], a, b, (a > 0 ? sprintf("%.2f", b / a) : "-")
+    }
+  }' "$d/results"
+echo "(RESULT lines in $OUT)"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# scale.sh — issue 15's side-by-side figures at scale: keepalived 2.2.7 and lvsd on the same
+# generated configuration (tests/vm-bench/gen.sh: 2,000 virtual servers x 18 real servers =
+# 36,000 destinations, no checkers), one after the other in the same VM boot, each in a fresh
+# network namespace (its own IPVS table), with the daemons' default settings.
+# Per daemon:
+#   start_ms      start -> all 36,000 destinations in the kernel
+#   rss_start_kb  VmRSS of all the daemon's processes (keepalived: parent + checker child), once
+#                 the daemon is idle again, 3 s later
+#   w_ms w_user w_sys   SIGHUP with one weight changed -> the new weight in the kernel; the CPU
+#                 time (ticks of 10 ms, user / system) the daemon spent from the signal until it
+#                 was idle again
+#   a_ms a_user a_sys   the same for one real server added
+#   rss_reload_kb VmRSS after the two reloads (idle, 3 s later)
+# Between the daemons the first one's namespace is deleted and the script waits until the CPU is
+# idle (the kernel frees 38,000 IPVS objects and their rate estimators in the background).
+#
+# usage (in the IPVS VM, payload: lvsd, keepalived, big.conf, big-weight.conf, big-plus1.conf):
+#   scale.sh [--order keepalived,lvsd] [--lvsd PATH] [--keepalived PATH]
+# Prints one RESULT line per daemon.
+set -uo pipefail
+ORDER=keepalived,lvsd LVSD=./lvsd KA=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --order) ORDER=$2; shift 2 ;;
+    --lvsd) LVSD=$2; shift 2 ;;
+    --keepalived) KA=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "scale: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+. "$(dirname "$0")/../vm/lib.sh"
+[ -n "$KA" ] || KA=$(command -v keepalived || echo ./keepalived)
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+LAST_VS=10.100.7.250:80                       # gen.sh's last virtual server (v = 1999)
+TOTAL=36000
+
+ticks() { # user system: of PID and its descendants
+  local p f u=0 s=0
+  for p in $(descendants "$1"); do
+    f=$(cat /proc/"$p"/stat 2>/dev/null) || continue
+    f=${f##*) }; set -- $f
+    u=$((u + ${12})); s=$((s + ${13}))
+  done
+  echo "$u $s"
+}
+rss_kb() {
+  local p v s=0
+  for p in $(descendants "$1"); do
+    v=$(awk '$1 == "VmRSS:" { print $2 }' /proc/"$p"/status 2>/dev/null); s=$((s + ${v:-0}))
+  done
+  echo $s
+}
+# the daemon used no CPU for a whole second (at most 120 s); prints the ticks then
+idle_ticks() {
+  local a b
+  a=$(ticks "$1")
+  for _ in $(seq 1 120); do
+    sleep 1; b=$(ticks "$1")
+    [ "$a" = "$b" ] && break
+    a=$b
+  done
+  echo "$b"
+}
+# the whole machine idle: < 5 % busy over a second (at most 120 s)
+machine_idle() {
+  local a b
+  for _ in $(seq 1 120); do
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); busy = y[1] - x[1]; idle = y[2] - x[2]
+      exit !(busy * 20 < busy + idle) }' && return 0
+  done
+  return 1
+}
+dests_of() { nsx "$1" ipvsadm -Ln -t "$2" 2>/dev/null | grep -c -- '->'; }
+all_dests() { nsx "$1" cat /proc/net/ip_vs | grep -c -- '->'; }
+weight_of() { # NS VS RS
+  nsx "$1" ipvsadm -Ln -t "$2" 2>/dev/null | awk -v rs="$3" '$2 == rs { print $4 }'
+}
+# poll every 50 ms until COMMAND succeeds (at most S seconds); prints the milliseconds since T0
+poll_ms() {
+  local t0=$1 s=$2; shift 2
+  local end=$(( ${EPOCHREALTIME/./} + s * 1000000 ))
+  while ! "$@"; do
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || { echo -1; return 1; }
+    sleep 0.05
+  done
+  ms_since "$t0"
+}
+table_complete() { [ "$(dests_of "$1" $LAST_VS)" -ge 18 ] && [ "$(all_dests "$1")" -ge $TOTAL ]; }
+weight_is() { [ "$(weight_of "$1" 10.100.4.1:80 172.20.0.8:8080)" = "$2" ]; }
+added() { [ -n "$(weight_of "$1" 10.100.4.1:80 172.31.255.254:8080)" ]; }
+
+# one SIGHUP after CONF is in place: prints "ms user system"
+reload() { # NS PID CONF CHECK...
+  local ns=$1 pid=$2 conf=$3; shift 3
+  cp "$conf" "$TEST_TMP/cur.conf"
+  sleep 1                      # (lvsd reads a file written < 100 ms ago only once it is stable)
+  local c0 t0 ms c1
+  c0=$(ticks "$pid"); t0=$EPOCHREALTIME
+  kill -HUP "$pid"
+  ms=$(poll_ms "$t0" 300 "$@" "$ns")
+  c1=$(idle_ticks "$pid")
+  set -- $c0 $c1
+  # the idle second that ended the wait costs nothing; the poll's own commands are not the
+  # daemon's
+  echo "$ms $(($3 - $1)) $(($4 - $2))"
+}
+
+one() { # NAME
+  local name=$1 ns=sc$$-$1 pid t0 start rs0 w a rs1
+  ns_add "$ns"
+  cp big.conf "$TEST_TMP/cur.conf"
+  t0=$EPOCHREALTIME
+  if [ "$name" = keepalived ]; then
+    bg_start "$ns" "$KA" -n -l -C -f "$TEST_TMP/cur.conf" -p "$TEST_TMP/ka.pid" \
+      -c "$TEST_TMP/ka.chk.pid" >"$TEST_TMP/$name.log" 2>&1
+  else
+    bg_start "$ns" "$LVSD" run -f "$TEST_TMP/cur.conf" --socket "$TEST_TMP/lvsd.sock" \
+      --realserver-state "$TEST_TMP/rs.json" >"$TEST_TMP/$name.log" 2>&1
+  fi
+  pid=${PIDS[-1]}
+  start=$(poll_ms "$t0" 300 table_complete "$ns")
+  idle_ticks "$pid" >/dev/null; sleep 3
+  rs0=$(rss_kb "$pid")
+  w=$(reload "$ns" "$pid" big-weight.conf weight_is_5)
+  a=$(reload "$ns" "$pid" big-plus1.conf added)
+  sleep 3
+  rs1=$(rss_kb "$pid")
+  set -- $w $a
+  echo "RESULT daemon=$name start_ms=$start rss_start_kb=$rs0 w_ms=$1 w_user=$2 w_sys=$3 a_ms=$4 a_user=$5 a_sys=$6 rss_reload_kb=$rs1 hz=$HZ"
+  [ "$start" = -1 ] || [ "$1" = -1 ] || [ "$4" = -1 ] && tail -n 20 "$TEST_TMP/$name.log" | sed 's/^/  | /'
+  stop_started; bg_stop "$pid"
+  ns_del "$ns"
+  machine_idle || echo "  note: the machine was not idle 120 s after $name"
+}
+weight_is_5() { weight_is "$1" 5; }
+
+machine_idle || echo "  note: the machine was not idle at the start"
+for d in ${ORDER//,/ }; do one "$d"; done
