@@ -7,6 +7,7 @@
 //! for d in &loaded.diagnostics { eprintln!("{}", lvsd_config::render::human(d, false)); }
 //! ```
 
+pub mod blocks;
 pub mod colocated;
 pub mod diag;
 pub mod include;
@@ -44,6 +45,10 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// Number of logical lines after all expansion.
     pub logical_lines: usize,
+    /// What the next load can reuse ([`blocks::load_file_reusing`]; empty after a full load).
+    pub blocks: blocks::BlockCache,
+    /// How much of this load was reused from the previous one.
+    pub reuse: blocks::Reuse,
 }
 
 impl Loaded {
@@ -102,7 +107,7 @@ pub fn short_hostname() -> String {
     h.split('.').next().unwrap_or("").to_string()
 }
 
-fn read_options(opts: &LoadOptions) -> reader::ReadOptions {
+pub(crate) fn read_options(opts: &LoadOptions) -> reader::ReadOptions {
     reader::ReadOptions {
         config_id: opts.config_id.clone().unwrap_or_else(short_hostname),
         random_seed: std::time::SystemTime::now()
@@ -148,7 +153,16 @@ fn finish(
         parse::top_level(std::slice::from_ref(&node), &mut config, d)
     });
     validate::validate(&mut config, &mut diags);
-    // Attach file names and source lines, and order by place.
+    finish_loaded(config, sources, diags, logical_lines)
+}
+
+/// File names and source lines attached to the diagnostics, ordered by place.
+pub(crate) fn finish_loaded(
+    config: Config,
+    sources: SourceMap,
+    mut diags: Vec<Diagnostic>,
+    logical_lines: usize,
+) -> Loaded {
     for d in &mut diags {
         if let Some(loc) = d.loc {
             d.file = Some(sources.path(loc.file));
@@ -168,6 +182,8 @@ fn finish(
         diagnostics: diags,
         sources,
         logical_lines,
+        blocks: blocks::BlockCache::default(),
+        reuse: blocks::Reuse::default(),
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Reader<'a> {
     processed: usize,
     aborted: bool,
     rng: u64,
+    /// The line number of the first line read (`read_part`).
+    first_line: u32,
 }
 
 fn is_name_start(c: char) -> bool {
@@ -109,6 +111,7 @@ impl<'a> Reader<'a> {
             processed: 0,
             aborted: false,
             rng,
+            first_line: 1,
         }
     }
 
@@ -142,6 +145,14 @@ impl<'a> Reader<'a> {
     /// Read configuration text that did not come from a file (tests, fuzzing).
     pub fn read_text(&mut self, name: &Path, text: &[u8]) {
         self.read_bytes(name, text, IncludeCheck::default(), None);
+    }
+
+    /// Read whole lines of a file that start on its line `first_line` (a part read on its
+    /// own: crate::blocks).
+    pub fn read_part(&mut self, name: &Path, text: &[u8], first_line: u32) {
+        self.first_line = first_line;
+        self.read_bytes(name, text, IncludeCheck::default(), None);
+        self.first_line = 1;
     }
 
     fn read_bytes(
@@ -203,7 +214,7 @@ impl<'a> Reader<'a> {
         let mut escaped_comments = 0usize;
         let mut first_escaped = 0usize;
         while i < lines.len() && !self.aborted {
-            let lineno = i as u32 + 1;
+            let lineno = i as u32 + self.first_line;
             let loc = Loc {
                 file,
                 line: lineno,

@@ -490,7 +490,7 @@ fn sync_groups(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
 
 fn virtual_servers(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
     let groups = &cfg.virtual_server_groups;
-    cfg.virtual_servers.retain_mut(|vs| {
+    cfg.virtual_servers.retain(|vs| {
         if let VsKey::Group { name } = &vs.key {
             if !groups.iter().any(|g| &g.name == name) {
                 push(
@@ -503,40 +503,45 @@ fn virtual_servers(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                 return false;
             }
         }
-        if let VsKey::Addr { port: 0, .. } = vs.key {
-            if vs.persistence_timeout.is_none() {
-                vs.persistence_timeout = Some(360);
-                push(
-                    d,
-                    Code::ValueAdjusted,
-                    vs.loc,
-                    "port 0 (all ports) is allowed only for a persistent service: persistence_timeout 360 is set, as keepalived 2.2.7 sets it",
-                    "give a port, or add persistence_timeout",
-                );
-            }
-        }
-        port_mismatch(vs, d);
-        let mut seen: HashMap<(IpAddr, Option<u16>), Loc> = HashMap::new();
-        vs.real_servers.retain(|rs| match seen.get(&(rs.ip, rs.port)) {
-            Some(prev) => {
-                push(
-                    d,
-                    Code::DuplicateName,
-                    rs.loc,
-                    format!(
-                        "real_server {} is already in this virtual_server (line {}): this second one is removed, as keepalived 2.2.7 removes it",
-                        rs.ip, prev.line
-                    ),
-                    "remove one of them",
-                );
-                false
-            }
-            None => {
-                seen.insert((rs.ip, rs.port), rs.loc);
-                true
-            }
-        });
         true
+    });
+}
+
+/// The checks of one virtual_server block that need nothing else of the configuration; run
+/// when the block is parsed.
+pub fn virtual_server_alone(vs: &mut VirtualServer, d: &mut Vec<Diagnostic>) {
+    if let VsKey::Addr { port: 0, .. } = vs.key {
+        if vs.persistence_timeout.is_none() {
+            vs.persistence_timeout = Some(360);
+            push(
+                d,
+                Code::ValueAdjusted,
+                vs.loc,
+                "port 0 (all ports) is allowed only for a persistent service: persistence_timeout 360 is set, as keepalived 2.2.7 sets it",
+                "give a port, or add persistence_timeout",
+            );
+        }
+    }
+    port_mismatch(vs, d);
+    let mut seen: HashMap<(IpAddr, Option<u16>), Loc> = HashMap::new();
+    vs.real_servers.retain(|rs| match seen.get(&(rs.ip, rs.port)) {
+        Some(prev) => {
+            push(
+                d,
+                Code::DuplicateName,
+                rs.loc,
+                format!(
+                    "real_server {} is already in this virtual_server (line {}): this second one is removed, as keepalived 2.2.7 removes it",
+                    rs.ip, prev.line
+                ),
+                "remove one of them",
+            );
+            false
+        }
+        None => {
+            seen.insert((rs.ip, rs.port), rs.loc);
+            true
+        }
     });
 }
 

@@ -320,7 +320,10 @@ pub fn top_level(nodes: &[Node], cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                 }
             }
             "virtual_server" => {
-                if let Some(vs) = lvs::virtual_server(it) {
+                if let Some(mut vs) = lvs::virtual_server(it) {
+                    // the checks of one block alone run with its parse (a reload that reuses
+                    // an unchanged block reuses them too: crate::blocks)
+                    crate::validate::virtual_server_alone(&mut vs, it.d);
                     cfg.virtual_servers.push(vs)
                 }
             }

@@ -183,6 +183,8 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         scripts.lvs_outputs(),
     );
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    // the running configuration: what a reload compares with and reuses
+    let mut current = plan;
     tokio::spawn(control::serve(
         listener,
         control::Handles {
@@ -212,11 +214,11 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                reload(&args.file, false, &mut scripts, &engine, &health_tx).await;
+                reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
             }
             req = reload_rx.recv() => {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
-                    let r = reload(&args.file, dry_run, &mut scripts, &engine, &health_tx).await;
+                    let r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     let _ = reply.send(r);
                 }
             }
@@ -296,13 +298,14 @@ fn refuse_nothing(p: plan::Plan) -> Result<plan::Plan, String> {
 async fn reload(
     file: &std::path::Path,
     dry_run: bool,
+    current: &mut plan::Plan,
     scripts: &mut scripts::Scripts,
     engine: &tokio::sync::mpsc::UnboundedSender<Input>,
     health: &tokio::sync::mpsc::UnboundedSender<health_task::HealthInput>,
 ) -> crate::proto::ReloadReply {
     use crate::proto::ReloadReply;
     settled(file).await;
-    let p = match plan::load(file).and_then(refuse_nothing) {
+    let p = match plan::load_reusing(file, Some(current)).and_then(refuse_nothing) {
         Ok(p) => p,
         Err(text) => {
             if !dry_run {
@@ -332,12 +335,24 @@ async fn reload(
     // report is what was applied (a preview first cost a reload of 36,000 real servers its
     // whole computation twice)
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-    tracing::info!("reloading {}", file.display());
+    tracing::info!(
+        "reloading {}{}",
+        file.display(),
+        if p.reuse.incremental {
+            format!(
+                " ({} of {} virtual_server blocks unchanged)",
+                p.reuse.reused, p.reuse.blocks
+            )
+        } else {
+            String::new()
+        }
+    );
     // the engine first: the trackers started next report their first results on the same
     // channel, after it knows them (a new track_file's value was lost the other way round and
     // its weight never applied: found by the reload matrix)
     let _ = engine.send(Input::Control(Control::Reload(Box::new(p.clone()))));
     scripts.reload(&p);
+    *current = p.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = health.send(health_task::HealthInput::Reload(Box::new(p), tx));
     // what was carried out: VRRP changes, checkers, the reconciler's host steps

@@ -52,11 +52,27 @@ pub struct Plan {
     /// The virtual services of which this host is also a real server, computed once per
     /// load from the host's addresses at that moment (every task reads these, none recomputes).
     pub colocations: std::sync::Arc<Vec<lvsd_config::colocated::Colocation>>,
+    /// What the next reload can reuse of this load (unchanged virtual_server blocks).
+    pub blocks: std::sync::Arc<lvsd_config::blocks::BlockCache>,
+    /// How much of this load was reused from the previous one.
+    pub reuse: lvsd_config::blocks::Reuse,
 }
 
 /// Loads and validates; on errors returns the rendered diagnostics.
 pub fn load(path: &Path) -> Result<Plan, String> {
-    let loaded = lvsd_config::load_file(path, &LoadOptions::default());
+    load_reusing(path, None)
+}
+
+/// [`load`], reusing what has not changed since `prev` was loaded (a reload).
+pub fn load_reusing(path: &Path, prev: Option<&Plan>) -> Result<Plan, String> {
+    let loaded = lvsd_config::blocks::load_file_reusing(
+        path,
+        &LoadOptions::default(),
+        prev.map(|p| lvsd_config::blocks::Previous {
+            config: &p.config,
+            cache: &p.blocks,
+        }),
+    );
     if let Some(text) = loaded.error_report() {
         return Err(text);
     }
@@ -79,7 +95,10 @@ pub fn load(path: &Path) -> Result<Plan, String> {
         tracing::warn!(target: "config", "{w}");
     }
     let colocations = super::colocated::find(&loaded.config);
-    Ok(plan(loaded.config, warnings, colocations))
+    let mut p = plan(loaded.config, warnings, colocations);
+    p.blocks = std::sync::Arc::new(loaded.blocks);
+    p.reuse = loaded.reuse;
+    Ok(p)
 }
 
 pub fn plan(
@@ -123,6 +142,8 @@ pub fn plan(
         garp_interval,
         warnings,
         colocations: std::sync::Arc::new(colocations),
+        blocks: Default::default(),
+        reuse: Default::default(),
     }
 }
 

@@ -1,0 +1,395 @@
+//! A reload that reads only what changed (issue 15): the `virtual_server` blocks of a file are
+//! found by a scan that does not build tokens, and a block whose text is the same as at the
+//! previous load is not parsed again: its virtual server is copied from the previous
+//! configuration (moved to its new line). Only new or edited blocks, and the rest of the file
+//! (global_defs, VRRP, groups: a few lines), go through the reader, the tree and the parser.
+//!
+//! The result is the same as a full load ([`crate::load_file`]) by construction, and the tests
+//! compare the two: the fast path is taken only for files it can split exactly — one file,
+//! no `include`, no `$` parameter, no `@` conditional, no `~SEQ`/`~LST` generator, no `\#`
+//! comment escape, every block closing on a line of its own, valid UTF-8. Anything else is
+//! read in full. A block is reused only if it parsed without any diagnostic (a message may
+//! name a line, which a moved block would no longer match).
+
+use crate::diag::{Diagnostic, Loc};
+use crate::lexer::{strip_comment, tokenize, TokKind};
+use crate::model::{Config, VirtualServer};
+use crate::source::SourceMap;
+use crate::{parse, reader, tree, validate, LoadOptions, Loaded};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::path::Path;
+
+/// What a load remembers of its `virtual_server` blocks, for the next load.
+#[derive(Debug, Clone, Default)]
+pub struct BlockCache {
+    hasher: RandomState,
+    /// (hash of the block's text, its length) -> the block's virtual server.
+    entries: HashMap<(u64, usize), Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Index into the configuration the cache belongs to.
+    vs: usize,
+    /// The block's first line then.
+    line: u32,
+    /// Logical lines of the block.
+    logical: usize,
+}
+
+impl BlockCache {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The previous load: its configuration (as loaded, before the daemon used it) and its cache.
+#[derive(Clone, Copy)]
+pub struct Previous<'a> {
+    pub config: &'a Config,
+    pub cache: &'a BlockCache,
+}
+
+/// How much of a load was reused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// The file was split into blocks (else it was read in full).
+    pub incremental: bool,
+    pub blocks: usize,
+    /// Blocks copied from the previous configuration.
+    pub reused: usize,
+}
+
+/// One `virtual_server` block: its first line (1-based) and its text, whole lines.
+struct Block<'t> {
+    line: u32,
+    text: &'t str,
+}
+
+/// A file split into `virtual_server` blocks and the rest.
+struct Split<'t> {
+    blocks: Vec<Block<'t>>,
+    /// The other lines, as runs of consecutive lines.
+    rest: Vec<Block<'t>>,
+}
+
+/// Tokens of one line as the lexer would make them, without building them: None when the line
+/// needs the lexer (quotes, non-ASCII characters).
+fn events(t: &str, out: &mut Vec<TokKind>) {
+    out.clear();
+    if t.bytes().any(|b| b == b'"' || b == b'\'' || !b.is_ascii()) {
+        let mut sink = Vec::new();
+        out.extend(tokenize(t, Loc::default(), &mut sink).iter().map(|k| k.kind));
+        return;
+    }
+    let mut in_word = false;
+    for b in t.bytes() {
+        match b {
+            b'{' => {
+                out.push(TokKind::Open);
+                in_word = false;
+            }
+            b'}' => {
+                out.push(TokKind::Close);
+                in_word = false;
+            }
+            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => in_word = false,
+            _ => {
+                if !in_word {
+                    out.push(TokKind::Word);
+                }
+                in_word = true;
+            }
+        }
+    }
+}
+
+/// Splits `text` into its `virtual_server` blocks and the rest; None when the file has anything
+/// that makes a line's meaning depend on another line, or a block that does not open on its
+/// first line and close on a line of its own.
+fn split(text: &str) -> Option<Split<'_>> {
+    let mut blocks = Vec::new();
+    let mut rest: Vec<Block<'_>> = Vec::new();
+    // the run of other lines being collected: first line, byte offset
+    let mut run: Option<(u32, usize)> = None;
+    let mut depth = 0usize;
+    // Some(first line, byte offset) while inside a virtual_server block
+    let mut block: Option<(u32, usize)> = None;
+    let mut ev = Vec::new();
+    let mut offset = 0usize;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        let lineno = u32::try_from(i + 1).ok()?;
+        let start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let st = strip_comment(line);
+        if st.escaped_comment.is_some() {
+            return None;
+        }
+        let t = st.text.trim();
+        if t.starts_with(['@', '~']) || t.contains('$') || t.starts_with("include") {
+            return None;
+        }
+        events(t, &mut ev);
+        let mut ends_run = |run: &mut Option<(u32, usize)>| {
+            if let Some((first, from)) = run.take() {
+                rest.push(Block {
+                    line: first,
+                    text: &text[from..start],
+                });
+            }
+        };
+        if depth == 0 && block.is_none() {
+            let starts_vs = ev.first() == Some(&TokKind::Word)
+                && t.split_whitespace().next() == Some("virtual_server");
+            if starts_vs {
+                for (k, e) in ev.iter().enumerate() {
+                    match e {
+                        TokKind::Open => depth += 1,
+                        TokKind::Close => depth = depth.checked_sub(1)?,
+                        TokKind::Word => {}
+                    }
+                    if depth == 0 && ev[..=k].contains(&TokKind::Open) {
+                        return None; // a one-line block
+                    }
+                }
+                if depth == 0 {
+                    return None; // `{` on a later line
+                }
+                ends_run(&mut run);
+                block = Some((lineno, start));
+                continue;
+            }
+        }
+        if let Some((first, from)) = block {
+            for (k, e) in ev.iter().enumerate() {
+                match e {
+                    TokKind::Open => depth += 1,
+                    TokKind::Close => depth = depth.checked_sub(1)?,
+                    TokKind::Word => {}
+                }
+                if depth == 0 && k + 1 != ev.len() {
+                    return None; // something after the closing brace
+                }
+            }
+            if depth == 0 {
+                blocks.push(Block {
+                    line: first,
+                    text: &text[from..offset],
+                });
+                block = None;
+            }
+            continue;
+        }
+        for (k, e) in ev.iter().enumerate() {
+            match e {
+                TokKind::Open => depth += 1,
+                TokKind::Close => depth = depth.checked_sub(1)?,
+                TokKind::Word => {}
+            }
+            if depth == 0 && k + 1 != ev.len() && matches!(e, TokKind::Close) {
+                return None; // another block starts after a closing brace
+            }
+        }
+        run.get_or_insert((lineno, start));
+    }
+    if depth != 0 || block.is_some() {
+        return None;
+    }
+    if let Some((first, from)) = run {
+        rest.push(Block {
+            line: first,
+            text: &text[from..],
+        });
+    }
+    Some(Split { blocks, rest })
+}
+
+fn shift(loc: &mut Loc, delta: i64) {
+    loc.line = (i64::from(loc.line) + delta).max(1) as u32;
+}
+
+/// Every location in a virtual server moved by `delta` lines.
+fn shift_vs(vs: &mut VirtualServer, delta: i64) {
+    if delta == 0 {
+        return;
+    }
+    shift(&mut vs.loc, delta);
+    if let Some(s) = &mut vs.sorry_server {
+        shift(&mut s.loc, delta);
+    }
+    for s in [&mut vs.quorum_up, &mut vs.quorum_down].into_iter().flatten() {
+        shift(&mut s.loc, delta);
+    }
+    for r in &mut vs.real_servers {
+        shift(&mut r.loc, delta);
+        for s in [&mut r.notify_up, &mut r.notify_down].into_iter().flatten() {
+            shift(&mut s.loc, delta);
+        }
+        for c in &mut r.checkers {
+            shift(&mut c.loc, delta);
+            match &mut c.spec {
+                crate::model::CheckSpec::Http(h) => {
+                    for u in &mut h.urls {
+                        shift(&mut u.loc, delta);
+                    }
+                }
+                crate::model::CheckSpec::Misc(m) => {
+                    if let Some(s) = &mut m.misc_path {
+                        shift(&mut s.loc, delta);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The logical lines of parts of one file, each read on its own at its place.
+fn read_parts(
+    path: &Path,
+    parts: &[Block<'_>],
+    opts: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<reader::LogicalLine> {
+    let mut sources = SourceMap::default();
+    let mut r = reader::Reader::new(&mut sources, diags, crate::read_options(opts));
+    for p in parts {
+        r.read_part(path, p.text.as_bytes(), p.line);
+    }
+    let mut lines = std::mem::take(&mut r.out);
+    drop(r);
+    // every part is of the one file (the reader counted each as a file of its own)
+    for l in &mut lines {
+        l.loc.file = 0;
+    }
+    for d in diags.iter_mut() {
+        if let Some(l) = &mut d.loc {
+            l.file = 0;
+        }
+    }
+    lines
+}
+
+/// Parses logical lines into `cfg`; returns their number.
+fn parse_lines(
+    lines: Vec<reader::LogicalLine>,
+    cfg: &mut Config,
+    diags: &mut Vec<Diagnostic>,
+) -> usize {
+    let n = lines.len();
+    tree::build_streaming(lines, diags, |node, d| {
+        parse::top_level(std::slice::from_ref(&node), cfg, d)
+    });
+    n
+}
+
+/// One block parsed on its own: its virtual server (lines of the file) and diagnostics.
+fn parse_block(
+    path: &Path,
+    b: &Block<'_>,
+    opts: &LoadOptions,
+) -> Option<(Option<VirtualServer>, Vec<Diagnostic>, usize)> {
+    let mut cfg = Config::default();
+    let mut diags = Vec::new();
+    let lines = read_parts(path, std::slice::from_ref(b), opts, &mut diags);
+    let logical = parse_lines(lines, &mut cfg, &mut diags);
+    let vs = cfg.virtual_servers.pop();
+    if !cfg.virtual_servers.is_empty() {
+        return None; // not one block after all: read the file in full
+    }
+    Some((vs, diags, logical))
+}
+
+/// Loads `path`, reusing the unchanged `virtual_server` blocks of `prev`. Falls back to a full
+/// load when the file cannot be split exactly. The new cache is in [`Loaded::blocks`].
+pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<'_>>) -> Loaded {
+    let full = || {
+        let mut l = crate::load_file(path, opts);
+        l.reuse = Reuse::default();
+        l
+    };
+    let Ok(bytes) = std::fs::read(path) else {
+        return full();
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return full();
+    };
+    let Some(split) = split(&text) else {
+        return full();
+    };
+    if split.blocks.is_empty() {
+        return full();
+    }
+    let mut diags = Vec::new();
+    let mut cfg = Config::default();
+    // the rest: every run of other lines read at its place, parsed as one sequence
+    let lines = read_parts(path, &split.rest, opts, &mut diags);
+    let rest_logical = parse_lines(lines, &mut cfg, &mut diags);
+    if !cfg.virtual_servers.is_empty() {
+        return full();
+    }
+    let hasher = prev.map(|p| p.cache.hasher.clone()).unwrap_or_default();
+    let mut reuse = Reuse {
+        incremental: true,
+        blocks: split.blocks.len(),
+        reused: 0,
+    };
+    let mut logical = rest_logical;
+    // per block: its key and, when it parsed cleanly, where its virtual server went
+    let mut keep: Vec<((u64, usize), u32, usize)> = Vec::new();
+    for b in &split.blocks {
+        let key = (hasher.hash_one(b.text.as_bytes()), b.text.len());
+        let old = prev.and_then(|p| {
+            let e = p.cache.entries.get(&key)?;
+            Some((e, p.config.virtual_servers.get(e.vs)?))
+        });
+        if let Some((e, v)) = old {
+            let mut v = v.clone();
+            shift_vs(&mut v, i64::from(b.line) - i64::from(e.line));
+            keep.push((key, b.line, e.logical));
+            cfg.virtual_servers.push(v);
+            logical += e.logical;
+            reuse.reused += 1;
+            continue;
+        }
+        let Some((vs, mut d, n)) = parse_block(path, b, opts) else {
+            return full();
+        };
+        logical += n;
+        if let Some(v) = vs {
+            if d.is_empty() {
+                keep.push((key, b.line, n));
+            }
+            cfg.virtual_servers.push(v);
+        }
+        diags.append(&mut d);
+    }
+    validate::validate(&mut cfg, &mut diags);
+    // the virtual servers validate kept, by their first line
+    let at: HashMap<u32, usize> = cfg
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.loc.line, i))
+        .collect();
+    let entries = keep
+        .into_iter()
+        .filter_map(|(key, line, logical)| {
+            let vs = *at.get(&line)?;
+            Some((key, Entry { vs, line, logical }))
+        })
+        .collect();
+    let mut sources = SourceMap::default();
+    sources.add(path, text);
+    let mut loaded = crate::finish_loaded(cfg, sources, diags, logical);
+    loaded.blocks = BlockCache { hasher, entries };
+    loaded.reuse = reuse;
+    loaded
+}
