@@ -19,6 +19,7 @@ use crate::{parse, reader, tree, validate, LoadOptions, Loaded};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
+use std::sync::Arc;
 
 /// What a load remembers of its `virtual_server` blocks, for the next load.
 #[derive(Debug, Clone, Default)]
@@ -78,35 +79,79 @@ struct Split<'t> {
     rest: Vec<Block<'t>>,
 }
 
-/// Tokens of one line as the lexer would make them, without building them: None when the line
-/// needs the lexer (quotes, non-ASCII characters).
-fn events(t: &str, out: &mut Vec<TokKind>) {
-    out.clear();
-    if t.bytes().any(|b| b == b'"' || b == b'\'' || !b.is_ascii()) {
-        let mut sink = Vec::new();
-        out.extend(tokenize(t, Loc::default(), &mut sink).iter().map(|k| k.kind));
-        return;
-    }
+/// One line's tokens as the lexer would make them (kinds only) and its first word; None for a
+/// line whose meaning may depend on other lines (a parameter, a conditional, a generator, an
+/// include, an escaped comment). One pass over a plain line (no comment, quote, escape, `$` or
+/// non-ASCII character); other lines go through the lexer's own functions.
+fn read_line<'l>(line: &'l str, ev: &mut Vec<TokKind>) -> Option<&'l str> {
+    ev.clear();
+    let bytes = line.as_bytes();
     let mut in_word = false;
-    for b in t.bytes() {
+    let mut first: Option<(usize, usize)> = None;
+    let mut plain = true;
+    for (i, &b) in bytes.iter().enumerate() {
         match b {
-            b'{' => {
-                out.push(TokKind::Open);
+            b'{' | b'}' => {
+                ev.push(if b == b'{' {
+                    TokKind::Open
+                } else {
+                    TokKind::Close
+                });
+                if in_word {
+                    if let Some((s, 0)) = first {
+                        first = Some((s, i));
+                    }
+                }
                 in_word = false;
             }
-            b'}' => {
-                out.push(TokKind::Close);
+            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => {
+                if in_word {
+                    if let Some((s, 0)) = first {
+                        first = Some((s, i));
+                    }
+                }
                 in_word = false;
             }
-            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => in_word = false,
+            b'#' | b'!' | b'"' | b'\'' | b'\\' | b'$' | 0x80.. => {
+                plain = false;
+                break;
+            }
             _ => {
                 if !in_word {
-                    out.push(TokKind::Word);
+                    ev.push(TokKind::Word);
+                    if first.is_none() {
+                        first = Some((i, 0));
+                    }
                 }
                 in_word = true;
             }
         }
     }
+    let word = if plain {
+        match first {
+            Some((s, 0)) => &line[s..],
+            Some((s, e)) => &line[s..e],
+            None => "",
+        }
+    } else {
+        let st = strip_comment(line);
+        if st.escaped_comment.is_some() {
+            return None;
+        }
+        let t = st.text.trim();
+        if t.contains('$') {
+            return None;
+        }
+        ev.clear();
+        let mut sink = Vec::new();
+        let toks = tokenize(t, Loc::default(), &mut sink);
+        ev.extend(toks.iter().map(|k| k.kind));
+        t.split_whitespace().next().unwrap_or("")
+    };
+    if word.starts_with(['@', '~']) || word.starts_with("include") {
+        return None;
+    }
+    Some(word)
 }
 
 /// Splits `text` into its `virtual_server` blocks and the rest; None when the file has anything
@@ -128,15 +173,7 @@ fn split(text: &str) -> Option<Split<'_>> {
         offset += raw.len();
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let st = strip_comment(line);
-        if st.escaped_comment.is_some() {
-            return None;
-        }
-        let t = st.text.trim();
-        if t.starts_with(['@', '~']) || t.contains('$') || t.starts_with("include") {
-            return None;
-        }
-        events(t, &mut ev);
+        let first_word = read_line(line, &mut ev)?;
         let mut ends_run = |run: &mut Option<(u32, usize)>| {
             if let Some((first, from)) = run.take() {
                 rest.push(Block {
@@ -146,8 +183,7 @@ fn split(text: &str) -> Option<Split<'_>> {
             }
         };
         if depth == 0 && block.is_none() {
-            let starts_vs = ev.first() == Some(&TokKind::Word)
-                && t.split_whitespace().next() == Some("virtual_server");
+            let starts_vs = ev.first() == Some(&TokKind::Word) && first_word == "virtual_server";
             if starts_vs {
                 for (k, e) in ev.iter().enumerate() {
                     match e {
@@ -224,7 +260,10 @@ fn shift_vs(vs: &mut VirtualServer, delta: i64) {
     if let Some(s) = &mut vs.sorry_server {
         shift(&mut s.loc, delta);
     }
-    for s in [&mut vs.quorum_up, &mut vs.quorum_down].into_iter().flatten() {
+    for s in [&mut vs.quorum_up, &mut vs.quorum_down]
+        .into_iter()
+        .flatten()
+    {
         shift(&mut s.loc, delta);
     }
     for r in &mut vs.real_servers {
@@ -295,7 +334,7 @@ fn parse_block(
     path: &Path,
     b: &Block<'_>,
     opts: &LoadOptions,
-) -> Option<(Option<VirtualServer>, Vec<Diagnostic>, usize)> {
+) -> Option<(Option<Arc<VirtualServer>>, Vec<Diagnostic>, usize)> {
     let mut cfg = Config::default();
     let mut diags = Vec::new();
     let lines = read_parts(path, std::slice::from_ref(b), opts, &mut diags);
@@ -351,8 +390,12 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
             Some((e, p.config.virtual_servers.get(e.vs)?))
         });
         if let Some((e, v)) = old {
-            let mut v = v.clone();
-            shift_vs(&mut v, i64::from(b.line) - i64::from(e.line));
+            // the same virtual server, shared with the previous configuration unless it moved
+            let mut v = Arc::clone(v);
+            let delta = i64::from(b.line) - i64::from(e.line);
+            if delta != 0 {
+                shift_vs(Arc::make_mut(&mut v), delta);
+            }
             keep.push((key, b.line, e.logical));
             cfg.virtual_servers.push(v);
             logical += e.logical;

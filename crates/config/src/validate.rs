@@ -367,13 +367,12 @@ fn drop_second_definitions(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
             true
         }
     });
-    let mut keys: Vec<(VsKey, Option<Protocol>, Loc)> = Vec::new();
+    // (a map: 2,000 virtual servers compared pairwise cost a reload milliseconds)
+    let mut keys: HashMap<(VsKey, Option<Protocol>), Loc> = HashMap::new();
     cfg.virtual_servers.retain(|vs| {
-        match keys
-            .iter()
-            .find(|(k, p, _)| *k == vs.key && *p == vs.protocol)
-        {
-            Some((_, _, first)) => {
+        match keys.entry((vs.key.clone(), vs.protocol)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = first.get();
                 push(
                     d,
                     Code::Ignored,
@@ -386,8 +385,8 @@ fn drop_second_definitions(cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                 );
                 false
             }
-            None => {
-                keys.push((vs.key.clone(), vs.protocol, vs.loc));
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(vs.loc);
                 true
             }
         }

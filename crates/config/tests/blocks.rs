@@ -79,7 +79,11 @@ fn corpus_files() -> Vec<PathBuf> {
 #[test]
 fn every_corpus_file_loads_the_same_incrementally_and_in_full() {
     let files = corpus_files();
-    assert!(files.len() > 50, "the corpus is there ({} files)", files.len());
+    assert!(
+        files.len() > 50,
+        "the corpus is there ({} files)",
+        files.len()
+    );
     let mut incremental = 0;
     for f in &files {
         let first = same_as_full(f, None);
@@ -219,7 +223,10 @@ fn files_the_split_cannot_read_exactly_are_read_in_full() {
     let vs = "virtual_server 10.1.0.1 80 {\n    real_server 172.16.0.1 80 {\n    }\n}\n";
     let cases = [
         ("a parameter", format!("$W=3\n{vs}")),
-        ("a conditional line", format!("@lvsd-test global_defs {{\n}}\n{vs}")),
+        (
+            "a conditional line",
+            format!("@lvsd-test global_defs {{\n}}\n{vs}"),
+        ),
         ("a generator", format!("~SEQ(i,1,2) $i\n{vs}")),
         ("an include", format!("include /nonexistent/*.conf\n{vs}")),
         (
@@ -234,7 +241,10 @@ fn files_the_split_cannot_read_exactly_are_read_in_full() {
             "a block after a closing brace",
             format!("global_defs {{\n}} {vs}"),
         ),
-        ("an unclosed block", "virtual_server 10.1.0.1 80 {\n".to_string()),
+        (
+            "an unclosed block",
+            "virtual_server 10.1.0.1 80 {\n".to_string(),
+        ),
         ("a stray closing brace", format!("}}\n{vs}")),
         ("an escaped comment", format!("\\# note\n{vs}")),
     ];

@@ -28,7 +28,7 @@ pub struct Config {
     pub static_routes: Vec<RawLine>,
     pub static_rules: Vec<RawLine>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
-    pub virtual_servers: Vec<VirtualServer>,
+    pub virtual_servers: Vec<std::sync::Arc<VirtualServer>>,
     pub ssl: Option<SslContext>,
     /// Blocks lvsd recognises but does not act on yet (garp_group, track_group,
     /// bfd_instance, linkbeat_interfaces, interface_up_down_delays), verbatim.

@@ -324,7 +324,7 @@ pub fn top_level(nodes: &[Node], cfg: &mut Config, d: &mut Vec<Diagnostic>) {
                     // the checks of one block alone run with its parse (a reload that reuses
                     // an unchanged block reuses them too: crate::blocks)
                     crate::validate::virtual_server_alone(&mut vs, it.d);
-                    cfg.virtual_servers.push(vs)
+                    cfg.virtual_servers.push(std::sync::Arc::new(vs))
                 }
             }
             "SSL" => cfg.ssl = Some(lvs::ssl(node, it.d)),

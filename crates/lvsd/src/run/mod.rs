@@ -305,6 +305,7 @@ async fn reload(
 ) -> crate::proto::ReloadReply {
     use crate::proto::ReloadReply;
     settled(file).await;
+    let t0 = std::time::Instant::now();
     let p = match plan::load_reusing(file, Some(current)).and_then(refuse_nothing) {
         Ok(p) => p,
         Err(text) => {
@@ -336,11 +337,12 @@ async fn reload(
     // whole computation twice)
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
     tracing::info!(
-        "reloading {}{}",
+        "reloading {} (read in {:.1} ms{})",
         file.display(),
+        t0.elapsed().as_secs_f64() * 1e3,
         if p.reuse.incremental {
             format!(
-                " ({} of {} virtual_server blocks unchanged)",
+                "; {} of {} virtual_server blocks unchanged",
                 p.reuse.reused, p.reuse.blocks
             )
         } else {
@@ -362,6 +364,7 @@ async fn reload(
         tracing::info!("reload applied: {l}");
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    tracing::info!("reload done in {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
     trim_later();
     ReloadReply {
         ok: true,

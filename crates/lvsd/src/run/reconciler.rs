@@ -120,7 +120,7 @@ impl<H: HostOps> Reconciler<H> {
             match self.host.ipvs_table() {
                 Ok(t) => {
                     last.owned = t.keys().filter(|k| guard_key(k)).copied().collect();
-                    last.ipvs = t;
+                    last.ipvs = std::sync::Arc::new(t);
                 }
                 Err(e) => tracing::error!("IPVS: cannot read the table: {e}"),
             }
@@ -453,7 +453,7 @@ impl<H: HostOps> Reconciler<H> {
                 );
             }
         }
-        self.applied.ipvs.clear();
+        self.applied.ipvs = Default::default();
     }
 }
 

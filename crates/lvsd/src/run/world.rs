@@ -63,8 +63,9 @@ pub struct GuardRules {
 /// What the host should look like, outside VRRP's own addresses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredHost {
-    /// The IPVS table, guarded services already keyed as fwmark services.
-    pub ipvs: Table,
+    /// The IPVS table, guarded services already keyed as fwmark services. Shared: the table
+    /// lvsd applied and the one it wants are usually the same (36,000 destinations: ~5 MB).
+    pub ipvs: std::sync::Arc<Table>,
     /// Every service key this configuration owns (address keys and guard marks): a service
     /// of these that is in the kernel but not desired is deleted; any other is not lvsd's.
     pub owned: BTreeSet<ServiceKey>,
@@ -155,7 +156,7 @@ pub fn desired(w: &World) -> DesiredHost {
         }));
     }
     DesiredHost {
-        ipvs,
+        ipvs: std::sync::Arc::new(ipvs),
         owned,
         lo_vips,
         guard,
