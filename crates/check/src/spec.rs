@@ -330,9 +330,9 @@ fn http(
     let default_port = if ssl { 443 } else { 80 };
     let vhost = h
         .virtualhost
-        .as_ref()
-        .or(rs.virtualhost.as_ref())
-        .or(vs.virtualhost.as_ref());
+        .as_deref()
+        .or(rs.virtualhost.as_deref())
+        .or(vs.virtualhost.as_deref());
     let urls: Vec<UrlCheck> = h
         .urls
         .iter()
@@ -340,9 +340,9 @@ fn http(
             path: u.path.clone().unwrap_or_else(|| "/".to_string()),
             host: u
                 .virtualhost
-                .as_ref()
+                .as_deref()
                 .or(vhost)
-                .cloned()
+                .map(str::to_string)
                 .unwrap_or_else(|| host_of(target.addr, default_port)),
             status: u.status_codes.clone(),
             digest: u.digest.as_ref().map(|d| d.to_ascii_lowercase()),

@@ -87,7 +87,7 @@ pub fn diagnostics(cfg: &Config, colocations: &[Colocation]) -> Vec<Diagnostic> 
         let vs = &cfg.virtual_servers[c.vs];
         for &ri in &c.real_servers {
             let rs = &vs.real_servers[ri];
-            let method = rs.lvs_method.as_ref().unwrap_or(&vs.lb_kind).method;
+            let method = rs.lvs_method.as_deref().unwrap_or(&vs.lb_kind).method;
             let forwarded = matches!(method, ForwardMethod::Dr | ForwardMethod::Tun);
             let d = match (&c.instance, &vs.key) {
                 (Some(inst), _) => Diagnostic::new(

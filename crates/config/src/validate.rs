@@ -556,7 +556,7 @@ fn port_mismatch(vs: &VirtualServer, d: &mut Vec<Diagnostic>) {
     };
     let Some(vport) = vport else { return };
     for rs in &vs.real_servers {
-        let method = rs.lvs_method.as_ref().unwrap_or(&vs.lb_kind).method;
+        let method = rs.lvs_method.as_deref().unwrap_or(&vs.lb_kind).method;
         let Some(port) = rs.port else { continue };
         if method == ForwardMethod::Nat || port == vport || port == 0 {
             continue;

@@ -40,7 +40,7 @@ pub fn check(cfg: &Config, d: &mut Vec<Diagnostic>) {
             }
             let hit = cfg.virtual_servers.iter().find_map(|vs| {
                 vs.real_servers.iter().find(|r| {
-                    let m = r.lvs_method.as_ref().unwrap_or(&vs.lb_kind).method;
+                    let m = r.lvs_method.as_deref().unwrap_or(&vs.lb_kind).method;
                     matches!(m, ForwardMethod::Dr | ForwardMethod::Tun)
                         && r.ip != a.addr
                         && in_prefix(&a.addr, a.prefix_len, &r.ip)

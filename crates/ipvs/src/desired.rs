@@ -309,7 +309,7 @@ pub fn from_config_partial(cfg: &Config, health: &dyn Health) -> (Table, Vec<Des
             };
             let mut dests = BTreeMap::new();
             for (ri, rs) in vs.real_servers.iter().enumerate() {
-                let method = rs.lvs_method.as_ref().unwrap_or(&vs.lb_kind);
+                let method = rs.lvs_method.as_deref().unwrap_or(&vs.lb_kind);
                 let (fwd, tun_type, tun_port, tun_flags) = forward(method);
                 if Family::of(&rs.ip) != key.family() && fwd != Forward::Tunnel {
                     errors.push(DesiredError {

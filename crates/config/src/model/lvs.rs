@@ -128,22 +128,50 @@ pub struct RealServer {
     pub loc: Loc,
     pub weight: i32,
     /// None = the virtual server's lb_kind.
-    pub lvs_method: Option<LvsMethod>,
+    pub lvs_method: Option<Box<LvsMethod>>,
     pub uthreshold: Option<u32>,
     pub lthreshold: Option<u32>,
     pub inhibit_on_failure: Option<bool>,
-    pub notify_up: Option<Script>,
-    pub notify_down: Option<Script>,
+    /// Boxed, as the other rare parts: a real server is small (36,000 of them are common).
+    pub notify_up: Option<Box<Script>>,
+    pub notify_down: Option<Box<Script>>,
     pub alpha: Option<bool>,
+    /// What its checkers inherit, when written (read while the checkers are parsed).
+    #[serde(flatten)]
+    pub check_defaults: Option<Box<CheckDefaults>>,
+    pub smtp_alert: Option<bool>,
+    pub virtualhost: Option<Box<str>>,
+    pub checkers: Vec<Checker>,
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+/// A real server's values for its checkers (`retry`, `delay_before_retry`, ...).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckDefaults {
     pub retry: Option<u32>,
     pub delay_before_retry: Option<f64>,
     pub warmup: Option<f64>,
     pub connect_timeout: Option<f64>,
     pub delay_loop: Option<f64>,
-    pub smtp_alert: Option<bool>,
-    pub virtualhost: Option<String>,
-    pub checkers: Vec<Checker>,
-    pub other: BTreeMap<String, Vec<String>>,
+}
+
+impl RealServer {
+    /// The checker defaults, created when the first is written.
+    pub fn check_defaults_mut(&mut self) -> &mut CheckDefaults {
+        self.check_defaults.get_or_insert_with(Default::default)
+    }
+
+    /// The checker defaults (all unset when none is written).
+    pub fn check_defaults(&self) -> &CheckDefaults {
+        static NONE: CheckDefaults = CheckDefaults {
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            connect_timeout: None,
+            delay_loop: None,
+        };
+        self.check_defaults.as_deref().unwrap_or(&NONE)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -251,7 +251,10 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
             return None;
         }
     }
-    let delay_loop = o.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
+    let delay_loop = o
+        .delay_loop
+        .or(rs.check_defaults().delay_loop)
+        .unwrap_or(vs.delay_loop);
     let default_retry = match kind {
         CheckerKind::Dns => 3,
         CheckerKind::Misc => 0,
@@ -267,17 +270,25 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
         connect_port: o.connect_port.or(rs.port),
         connect_timeout: o
             .connect_timeout
-            .or(rs.connect_timeout)
+            .or(rs.check_defaults().connect_timeout)
             .or(vs.connect_timeout)
             .unwrap_or(5.0),
-        retry: o.retry.or(rs.retry).or(vs.retry).unwrap_or(default_retry),
+        retry: o
+            .retry
+            .or(rs.check_defaults().retry)
+            .or(vs.retry)
+            .unwrap_or(default_retry),
         delay_before_retry: o
             .delay_before_retry
-            .or(rs.delay_before_retry)
+            .or(rs.check_defaults().delay_before_retry)
             .or(vs.delay_before_retry)
             .unwrap_or(default_dbr),
         delay_loop,
-        warmup: o.warmup.or(rs.warmup).or(vs.warmup).unwrap_or(delay_loop),
+        warmup: o
+            .warmup
+            .or(rs.check_defaults().warmup)
+            .or(vs.warmup)
+            .unwrap_or(delay_loop),
         alpha: o.alpha.or(rs.alpha).unwrap_or(vs.alpha),
         rise: o.rise.unwrap_or(1),
         fall: o.fall,

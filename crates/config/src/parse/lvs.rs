@@ -601,11 +601,7 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
         notify_up: None,
         notify_down: None,
         alpha: None,
-        retry: None,
-        delay_before_retry: None,
-        warmup: None,
-        connect_timeout: None,
-        delay_loop: None,
+        check_defaults: None,
         smtp_alert: None,
         virtualhost: None,
         checkers: Vec::new(),
@@ -624,20 +620,25 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
                     it,
                     "ignores the line (the real server keeps the service's method)",
                 )
+                .map(Box::new)
             }
             "uthreshold" => rs.uthreshold = it.int(0, u32::MAX as i128),
             "lthreshold" => rs.lthreshold = it.int(0, u32::MAX as i128),
             "inhibit_on_failure" => rs.inhibit_on_failure = Some(it.flag()),
-            "notify_up" => rs.notify_up = it.script(),
-            "notify_down" => rs.notify_down = it.script(),
+            "notify_up" => rs.notify_up = it.script().map(Box::new),
+            "notify_down" => rs.notify_down = it.script().map(Box::new),
             "alpha" => rs.alpha = Some(it.flag()),
-            "retry" => rs.retry = it.int(0, u32::MAX as i128),
-            "delay_before_retry" => rs.delay_before_retry = it.timer(0.0, 4294.0),
-            "warmup" => rs.warmup = it.timer(0.0, 4294.0),
-            "connect_timeout" => rs.connect_timeout = it.timer(0.000001, 4294.0),
-            "delay_loop" => rs.delay_loop = it.timer(0.000001, 4294.0),
+            "retry" => rs.check_defaults_mut().retry = it.int(0, u32::MAX as i128),
+            "delay_before_retry" => {
+                rs.check_defaults_mut().delay_before_retry = it.timer(0.0, 4294.0)
+            }
+            "warmup" => rs.check_defaults_mut().warmup = it.timer(0.0, 4294.0),
+            "connect_timeout" => {
+                rs.check_defaults_mut().connect_timeout = it.timer(0.000001, 4294.0)
+            }
+            "delay_loop" => rs.check_defaults_mut().delay_loop = it.timer(0.000001, 4294.0),
             "smtp_alert" => rs.smtp_alert = Some(it.flag()),
-            "virtualhost" => rs.virtualhost = it.string(),
+            "virtualhost" => rs.virtualhost = it.string().map(String::into_boxed_str),
             k if crate::schema::CheckerKind::from_keyword(k).is_some() => it.silence(), // read below
             _ => {
                 it.not_implemented();
