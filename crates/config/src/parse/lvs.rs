@@ -542,6 +542,8 @@ pub(crate) fn virtual_server(it: &mut Item<'_>) -> Option<VirtualServer> {
         }
         item.finish();
     }
+    // kept for the daemon's life: no spare capacity (18 real servers would hold room for 32)
+    vs.real_servers.shrink_to_fit();
     let fwmark = matches!(vs.key, VsKey::Fwmark { .. });
     match (fwmark, seen_proto) {
         (true, Some(ploc)) => {
@@ -659,6 +661,7 @@ fn real_server(it: &mut Item<'_>, vs: &VirtualServer, vs_port: Option<u16>) -> O
         }
         item.finish();
     }
+    rs.checkers.shrink_to_fit();
     // An invalid address was reported; the block was still read for its own mistakes.
     ip_ok.filter(|_| port_ok).map(|_| rs)
 }
