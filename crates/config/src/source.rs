@@ -8,26 +8,34 @@ use std::path::{Path, PathBuf};
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts: made when a diagnostic first needs a source line (a clean
+    /// reload of a large file never does).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             path,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut v = vec![0];
+            v.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            v
+        })
     }
 
     /// The text of 1-based line `n`, without its line terminator.
     pub fn line(&self, n: u32) -> Option<&str> {
         let idx = (n as usize).checked_sub(1)?;
-        let start = *self.line_starts.get(idx)?;
-        let end = self
-            .line_starts
+        let starts = self.starts();
+        let start = *starts.get(idx)?;
+        let end = starts
             .get(idx + 1)
             .map(|e| e - 1)
             .unwrap_or(self.text.len());
@@ -36,11 +44,11 @@ impl SourceFile {
     }
 
     pub fn lines(&self) -> impl Iterator<Item = &str> {
-        (1..=self.line_starts.len() as u32).filter_map(|n| self.line(n))
+        (1..=self.starts().len() as u32).filter_map(|n| self.line(n))
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.starts().len()
     }
 }
 
