@@ -19,7 +19,7 @@
 #   --lvsd PATH           (default ./lvsd)      --listen PATH   listen_many (default ./listen_many)
 #   --keep-conf FILE      also copy the generated configuration there
 # Prints the run's notes and one line:
-#   RESULT daemon=D rs=N where=vm|host start_s=S cpu_s=C cpu_pct=P rss_kb=R hwm_kb=H
+#   RESULT daemon=D rs=N where=vm|host start_s=S cpu_s=C cpu_user_s=U cpu_sys_s=K cpu_pct=P rss_kb=R hwm_kb=H
 #          checks_per_s=X nominal_per_s=Y status_checks_per_s=Z|- procs=K
 # Lab: namespaces cb<PID>-d (the daemon, 10.77.255.254/16) and cb<PID>-r (the real servers,
 # 10.77.0.1 ... 10.77.0.H /16), one veth pair; all removed on exit, processes killed by PID.
@@ -150,14 +150,14 @@ sleep "$WARMUP"
 kill -0 $DPID 2>/dev/null || { tail -20 "$T/daemon.log"; die "$DAEMON exited during the warm-up"; }
 
 # --- the measurement ---
-cpu_ticks() { # utime + stime of the daemon's processes
-  local p s=0 f
+cpu_ticks() { # utime stime of the daemon's processes
+  local p u=0 s=0 f
   for p in $(descendants $DPID); do
     f=$(cat /proc/$p/stat 2>/dev/null) || continue
     f=${f##*) }; set -- $f
-    s=$(( s + ${12} + ${13} ))
+    u=$(( u + ${12} )); s=$(( s + ${13} ))
   done
-  echo $s
+  echo "$u $s"
 }
 mem_kb() { # FIELD: summed over the daemon's processes
   local p s=0 v
@@ -180,8 +180,11 @@ RSS=$(mem_kb VmRSS) HWM=$(mem_kb VmHWM) PROCS=$(descendants $DPID | wc -l)
 s1=$(status_checks) ws1=$EPOCHREALTIME
 kill -0 $DPID 2>/dev/null || echo "  note: $DAEMON exited during the measurement"
 win_ms=$(( (${w1/./} - ${w0/./}) / 1000 ))
-CPU_S=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
-CPU_PCT=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v ms="$win_ms" 'BEGIN { printf "%.1f", t / hz * 100000 / ms }')
+set -- $c0 $c1
+CPU_U=$(awk -v t=$(($3 - $1)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+CPU_SYS=$(awk -v t=$(($4 - $2)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+CPU_S=$(awk -v t=$(($3 + $4 - $1 - $2)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+CPU_PCT=$(awk -v t=$(($3 + $4 - $1 - $2)) -v hz="$HZ" -v ms="$win_ms" 'BEGIN { printf "%.1f", t / hz * 100000 / ms }')
 RATE=$(awk -v a=$((a1 - a0)) -v ms="$win_ms" 'BEGIN { printf "%.0f", a * 1000 / ms }')
 SRATE=-
 [ "$s0" != - ] && [ "$s1" != - ] &&
@@ -190,4 +193,4 @@ NOMINAL=$(awk -v n="$N" -v dl="$DL" 'BEGIN { printf "%.0f", n / dl }')
 errs=$(grep -ciE 'error|fail|timeout|refused' "$T/daemon.log")
 echo "  $DAEMON: window $(secs $win_ms) s; log lines with error/fail/timeout/refused: $errs"
 [ "$errs" -gt 0 ] && grep -iE 'error|fail|timeout|refused' "$T/daemon.log" | head -5 | sed 's/^/    | /'
-echo "RESULT daemon=$DAEMON rs=$N where=$WHERE start_s=$START_S cpu_s=$CPU_S cpu_pct=$CPU_PCT rss_kb=$RSS hwm_kb=$HWM checks_per_s=$RATE nominal_per_s=$NOMINAL status_checks_per_s=$SRATE procs=$PROCS"
+echo "RESULT daemon=$DAEMON rs=$N where=$WHERE start_s=$START_S cpu_s=$CPU_S cpu_user_s=$CPU_U cpu_sys_s=$CPU_SYS cpu_pct=$CPU_PCT rss_kb=$RSS hwm_kb=$HWM checks_per_s=$RATE nominal_per_s=$NOMINAL status_checks_per_s=$SRATE procs=$PROCS"

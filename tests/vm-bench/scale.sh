@@ -132,6 +132,8 @@ one() { # NAME
   set -- $w $a
   echo "RESULT daemon=$name start_ms=$start rss_start_kb=$rs0 w_ms=$1 w_user=$2 w_sys=$3 a_ms=$4 a_user=$5 a_sys=$6 rss_reload_kb=$rs1 hz=$HZ"
   [ "$start" = -1 ] || [ "$1" = -1 ] || [ "$4" = -1 ] && tail -n 20 "$TEST_TMP/$name.log" | sed 's/^/  | /'
+  # lvsd's own account of where the time went
+  grep -E 'IPVS \((start|reload)\)|reloading|reload done' "$TEST_TMP/$name.log" | sed 's/^.*INFO /  lvsd: /'
   stop_started; bg_stop "$pid"
   ns_del "$ns"
   machine_idle || echo "  note: the machine was not idle 120 s after $name"
@@ -139,4 +141,16 @@ one() { # NAME
 weight_is_5() { weight_is "$1" 5; }
 
 machine_idle || echo "  note: the machine was not idle at the start"
+# what one poll costs (ipvsadm for one service, 50 ms pause): a change is seen up to one
+# iteration late, for both daemons
+poll_cost() {
+  local ns=sc$$-p t0
+  ns_add "$ns"
+  nsx "$ns" ipvsadm -A -t 10.100.4.1:80 -s wlc; nsx "$ns" ipvsadm -a -t 10.100.4.1:80 -r 172.20.0.8:8080 -m -w 1
+  t0=$EPOCHREALTIME
+  for _ in $(seq 1 20); do weight_is "$ns" 5; sleep 0.05; done
+  echo "  poll iteration: $(( $(ms_since "$t0") / 20 )) ms"
+  ns_del "$ns"
+}
+poll_cost
 for d in ${ORDER//,/ }; do one "$d"; done

@@ -265,16 +265,24 @@ impl<H: HostOps> Reconciler<H> {
         if !self.host.has_ipvs() || ops.is_empty() {
             return true;
         }
-        if why != Why::Health || ops.len() > 5 {
-            tracing::info!("IPVS ({}): {} operation(s)", why.name(), ops.len());
-        }
         if why == Why::Health {
             for op in ops {
                 tracing::info!("IPVS: {op}");
             }
         }
+        let t0 = std::time::Instant::now();
         match self.send(ops) {
-            Ok(()) => true,
+            Ok(()) => {
+                if why != Why::Health || ops.len() > 5 {
+                    tracing::info!(
+                        "IPVS ({}): {} operation(s) in {:.1} ms",
+                        why.name(),
+                        ops.len(),
+                        t0.elapsed().as_secs_f64() * 1e3
+                    );
+                }
+                true
+            }
             Err((n, e)) => {
                 tracing::error!(
                     "IPVS ({}): operation {} of {} failed: {e} ({}); reading the kernel's table to repair",
