@@ -14,7 +14,7 @@
 //! quorum's (QuorumGained / QuorumLost).
 
 use crate::machine::CheckState;
-use lvsd_config::model::{Config, VirtualServer, VsKey};
+use lvsd_config::model::{Config, Protocol, VirtualServer, VsKey};
 use lvsd_ipvs::desired::{quorum_limits, quorum_lost};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -289,11 +289,13 @@ impl Health {
         // identity: the virtual server's key, the real server's address and port (read in
         // the old configuration, which this health is parallel to); found through maps
         // (searched linearly, 2,000 x 18 cost a reload tens of milliseconds)
-        let old_vs: std::collections::HashMap<&VsKey, usize> = self
+        // (TCP and UDP services on one address and port share a key: the protocol too)
+        let proto = |c: &Config, i: usize| c.virtual_servers.get(i).and_then(|v| v.protocol);
+        let old_vs: std::collections::HashMap<(&VsKey, Option<Protocol>), usize> = self
             .vs
             .iter()
             .enumerate()
-            .map(|(i, o)| (&o.key, i))
+            .map(|(i, o)| ((&o.key, proto(old_cfg, i)), i))
             .collect();
         let mut out = Vec::with_capacity(new_cfg.virtual_servers.len());
         for (vi, v) in new_cfg.virtual_servers.iter().enumerate() {
@@ -305,7 +307,7 @@ impl Health {
                 })
                 .unwrap_or_else(|| initial(alpha))
             });
-            if let Some(&oi) = old_vs.get(&n.key) {
+            if let Some(&oi) = old_vs.get(&(&n.key, v.protocol)) {
                 let old = &self.vs[oi];
                 n.quorum_up = old.quorum_up;
                 let dynamic: std::collections::HashMap<(IpAddr, Option<u16>), i32> = old

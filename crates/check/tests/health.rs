@@ -354,3 +354,23 @@ fn drives_the_desired_table() {
         ]
     );
 }
+
+#[test]
+fn reload_tells_tcp_and_udp_services_on_one_address_apart() {
+    // DNS: a TCP and a UDP service on 10.0.0.1:53 share the address key; each keeps its own
+    // state through a reload
+    let text = "virtual_server 10.0.0.1 53 {\n protocol TCP\n real_server 10.0.0.2 53 {\n weight 1\n }\n}\n\
+                virtual_server 10.0.0.1 53 {\n protocol UDP\n real_server 10.0.0.2 53 {\n weight 1\n }\n}\n";
+    let c = cfg(text);
+    assert_eq!(c.virtual_servers.len(), 2);
+    let mut h = Health::new(&c);
+    let mut out = Vec::new();
+    h.dynamic_weight(1, 0, 9, &mut out);
+    let r = h.reload(&c, &c, &|_| None);
+    assert_eq!(
+        r.rs_weight(0, 0),
+        Some(1),
+        "TCP keeps its configured weight"
+    );
+    assert_eq!(r.rs_weight(1, 0), Some(9), "UDP keeps its dynamic weight");
+}

@@ -168,6 +168,9 @@ fn split(text: &str) -> Option<Split<'_>> {
     let mut ev = Vec::new();
     let mut offset = 0usize;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
+        if i >= reader::MAX_LINES {
+            return None; // the reader's limit applies to the whole file
+        }
         let lineno = u32::try_from(i + 1).ok()?;
         let start = offset;
         offset += raw.len();
@@ -182,6 +185,11 @@ fn split(text: &str) -> Option<Split<'_>> {
                 });
             }
         };
+        if depth == 0 && block.is_none() && ev.first() == Some(&TokKind::Open) {
+            // a `{` opening the block of the statement before it: that may be a line before a
+            // virtual_server block, which the split would take out from between them
+            return None;
+        }
         if depth == 0 && block.is_none() {
             let starts_vs = ev.first() == Some(&TokKind::Word) && first_word == "virtual_server";
             if starts_vs {
@@ -290,6 +298,23 @@ fn shift_vs(vs: &mut VirtualServer, delta: i64) {
     }
 }
 
+/// Every script of a virtual server, in the order the parse checks them.
+fn scripts_of(vs: &VirtualServer) -> Vec<&crate::model::Script> {
+    let mut out: Vec<&crate::model::Script> = Vec::new();
+    out.extend(vs.quorum_up.iter());
+    out.extend(vs.quorum_down.iter());
+    for r in &vs.real_servers {
+        out.extend(r.notify_up.as_deref());
+        out.extend(r.notify_down.as_deref());
+        for c in &r.checkers {
+            if let crate::model::CheckSpec::Misc(m) = &c.spec {
+                out.extend(m.misc_path.iter());
+            }
+        }
+    }
+    out
+}
+
 /// The logical lines of parts of one file, each read on its own at its place.
 fn read_parts(
     path: &Path,
@@ -316,17 +341,19 @@ fn read_parts(
     lines
 }
 
-/// Parses logical lines into `cfg`; returns their number.
+/// Parses logical lines into `cfg`; returns their number and the top-level statements' names.
 fn parse_lines(
     lines: Vec<reader::LogicalLine>,
     cfg: &mut Config,
     diags: &mut Vec<Diagnostic>,
-) -> usize {
+) -> (usize, Vec<String>) {
     let n = lines.len();
+    let mut names = Vec::new();
     tree::build_streaming(lines, diags, |node, d| {
+        names.push(node.name().to_string());
         parse::top_level(std::slice::from_ref(&node), cfg, d)
     });
-    n
+    (n, names)
 }
 
 /// One block parsed on its own: its virtual server (lines of the file) and diagnostics.
@@ -338,11 +365,13 @@ fn parse_block(
     let mut cfg = Config::default();
     let mut diags = Vec::new();
     let lines = read_parts(path, std::slice::from_ref(b), opts, &mut diags);
-    let logical = parse_lines(lines, &mut cfg, &mut diags);
-    let vs = cfg.virtual_servers.pop();
-    if !cfg.virtual_servers.is_empty() {
-        return None; // not one block after all: read the file in full
+    let (logical, names) = parse_lines(lines, &mut cfg, &mut diags);
+    if names.len() != 1 || names[0] != "virtual_server" {
+        // not one block after all (a missing `}` lets a later keyword out of it): read the
+        // file in full
+        return None;
     }
+    let vs = cfg.virtual_servers.pop();
     Some((vs, diags, logical))
 }
 
@@ -370,7 +399,7 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
     let mut cfg = Config::default();
     // the rest: every run of other lines read at its place, parsed as one sequence
     let lines = read_parts(path, &split.rest, opts, &mut diags);
-    let rest_logical = parse_lines(lines, &mut cfg, &mut diags);
+    let (rest_logical, _) = parse_lines(lines, &mut cfg, &mut diags);
     if !cfg.virtual_servers.is_empty() {
         return full();
     }
@@ -397,6 +426,11 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
                 shift_vs(Arc::make_mut(&mut v), delta);
             }
             keep.push((key, b.line, e.logical));
+            // what the parse checks outside the text: the scripts on disk (one may have been
+            // removed since)
+            for sc in scripts_of(&v) {
+                validate::check_script_file(sc, &mut diags);
+            }
             cfg.virtual_servers.push(v);
             logical += e.logical;
             reuse.reused += 1;

@@ -247,6 +247,14 @@ fn files_the_split_cannot_read_exactly_are_read_in_full() {
         ),
         ("a stray closing brace", format!("}}\n{vs}")),
         ("an escaped comment", format!("\\# note\n{vs}")),
+        (
+            "a `{` after a virtual_server block, for the statement before it",
+            format!("vrrp_script chk\n{vs}{{\n    script /bin/true\n}}\n"),
+        ),
+        (
+            "a top-level keyword inside a virtual_server block",
+            "virtual_server 10.1.0.1 80 {\n    vrrp_instance VI_1 {\n        interface eth0\n        virtual_router_id 5\n        priority 100\n        virtual_ipaddress {\n            10.1.0.1\n        }\n    }\n}\n".to_string(),
+        ),
     ];
     for (what, text) in cases {
         std::fs::write(&path, &text).expect("write");
@@ -261,5 +269,36 @@ fn files_the_split_cannot_read_exactly_are_read_in_full() {
     assert!(first.reuse.incremental);
     let again = same_as_full(&path, Some(&first));
     assert_eq!(again.reuse.reused, 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_reused_block_checks_its_scripts_on_disk_again() {
+    let dir = std::env::temp_dir().join(format!("lvsd-blocks-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("up.sh");
+    std::fs::write(&script, "#!/bin/sh\n").expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = dir.join("keepalived.conf");
+    let text = format!(
+        "virtual_server 10.1.0.1 80 {{\n    lb_kind NAT\n    protocol TCP\n    real_server 172.16.0.1 80 {{\n        notify_up {}\n    }}\n}}\n",
+        script.display()
+    );
+    std::fs::write(&path, &text).expect("write");
+    let first = same_as_full(&path, None);
+    assert_eq!(first.blocks.len(), 1, "{:?}", first.diagnostics);
+    // the script goes away; the block's text does not change
+    std::fs::remove_file(&script).expect("rm");
+    let again = same_as_full(&path, Some(&first));
+    assert_eq!(again.reuse.reused, 1);
+    assert!(
+        again
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("up.sh")),
+        "the missing script is reported: {:?}",
+        again.diagnostics
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -137,12 +137,20 @@ pub struct RealServer {
     pub notify_down: Option<Box<Script>>,
     pub alpha: Option<bool>,
     /// What its checkers inherit, when written (read while the checkers are parsed).
-    #[serde(flatten)]
+    /// (serialised as its five fields, null when unset, as when they were fields of their own)
+    #[serde(flatten, serialize_with = "all_defaults")]
     pub check_defaults: Option<Box<CheckDefaults>>,
     pub smtp_alert: Option<bool>,
     pub virtualhost: Option<Box<str>>,
     pub checkers: Vec<Checker>,
     pub other: BTreeMap<String, Vec<String>>,
+}
+
+fn all_defaults<S: serde::Serializer>(
+    v: &Option<Box<CheckDefaults>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    v.as_deref().cloned().unwrap_or_default().serialize(s)
 }
 
 /// A real server's values for its checkers (`retry`, `delay_before_retry`, ...).

@@ -322,7 +322,9 @@ pub fn top_level(nodes: &[Node], cfg: &mut Config, d: &mut Vec<Diagnostic>) {
             "virtual_server" => {
                 if let Some(mut vs) = lvs::virtual_server(it) {
                     // the checks of one block alone run with its parse (a reload that reuses
-                    // an unchanged block reuses them too: crate::blocks)
+                    // an unchanged block reuses them too: crate::blocks); a block validate
+                    // drops later (a second definition, an undefined group) is checked too,
+                    // so its mistakes are reported as well
                     crate::validate::virtual_server_alone(&mut vs, it.d);
                     cfg.virtual_servers.push(std::sync::Arc::new(vs))
                 }

@@ -198,9 +198,13 @@ pub fn spawn(
 
 /// A drift check reads the kernel's whole table; with tens of thousands of destinations that
 /// is real work (36,000 in the IPVS VM: ~0.4 s of CPU). The checks are spaced so that they take
-/// at most 1 % of a CPU: `--drift-interval` is the shortest pause.
+/// at most 1 % of a CPU: `--drift-interval` is the shortest pause, and no pause is longer than
+/// a minute (or the interval, if longer): a slow check (a repair of the whole table, a busy
+/// kernel) does not put off the next one for long.
 pub fn drift_pause(interval: Duration, took: Duration) -> Duration {
-    interval.max(took * 100)
+    interval
+        .max(took * 100)
+        .min(interval.max(Duration::from_secs(60)))
 }
 
 fn run(
@@ -229,8 +233,9 @@ fn run(
                     }
                 }
                 if now >= next_drift {
+                    let t = Instant::now();
                     r.drift_check();
-                    next_drift = Instant::now() + drift_pause(drift, now.elapsed());
+                    next_drift = Instant::now() + drift_pause(drift, t.elapsed());
                 }
                 continue;
             }
@@ -295,6 +300,11 @@ mod tests {
         assert_eq!(
             drift_pause(five, Duration::from_millis(400)),
             Duration::from_secs(40)
+        );
+        // a 3-s repair: a minute, not five
+        assert_eq!(
+            drift_pause(five, Duration::from_secs(3)),
+            Duration::from_secs(60)
         );
     }
 }

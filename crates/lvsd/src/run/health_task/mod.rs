@@ -425,16 +425,17 @@ impl Task {
         // real servers that survived keep their "since"; indexed by key (a linear search per
         // real server cost a reload of 2,000 x 18 a third of its time)
         let old_cfg = &self.plan.config;
-        let old_index: HashMap<&VsKey, usize> = old_cfg
+        // (TCP and UDP services on one address and port share a key: the protocol too)
+        let old_index: HashMap<(&VsKey, Option<lvsd_config::model::Protocol>), usize> = old_cfg
             .virtual_servers
             .iter()
             .enumerate()
-            .map(|(i, v)| (&v.key, i))
+            .map(|(i, v)| ((&v.key, v.protocol), i))
             .collect();
         let mut since = HashMap::new();
         if !self.since.is_empty() {
             for (vi, v) in plan.config.virtual_servers.iter().enumerate() {
-                let Some(&ov) = old_index.get(&v.key) else {
+                let Some(&ov) = old_index.get(&(&v.key, v.protocol)) else {
                     continue;
                 };
                 let old_rs: HashMap<_, usize> = old_cfg.virtual_servers[ov]
@@ -458,7 +459,7 @@ impl Task {
         let mut quorum_events = Vec::new();
         for (vi, v) in plan.config.virtual_servers.iter().enumerate() {
             let was = old_index
-                .get(&v.key)
+                .get(&(&v.key, v.protocol))
                 .map(|&ov| self.health.quorum_up(ov))
                 .unwrap_or(true);
             match (was, health.quorum_up(vi)) {
