@@ -49,15 +49,39 @@ pub fn diff(desired: &Table, actual: &Table, managed: &BTreeSet<ServiceKey>) -> 
                 if service_differs(svc, have_svc) {
                     services.push(Op::EditService(svc.clone()));
                 }
-                for (dk, d) in want {
-                    match have.get(dk) {
-                        None => dests.push(Op::AddDest(*key, d.clone())),
-                        Some(h) if dest_differs(d, h) => dests.push(Op::EditDest(*key, d.clone())),
-                        Some(_) => {}
+                // both maps are sorted: one walk through the two (a lookup per destination
+                // was a third of a 36,000-destination reload's diff)
+                let mut w = want.iter().peekable();
+                let mut h = have.iter().peekable();
+                loop {
+                    match (w.peek(), h.peek()) {
+                        (Some((wk, d)), Some((hk, hd))) => match wk.cmp(hk) {
+                            std::cmp::Ordering::Less => {
+                                dests.push(Op::AddDest(*key, (*d).clone()));
+                                w.next();
+                            }
+                            std::cmp::Ordering::Greater => {
+                                del_dests.push(Op::DelDest(*key, hk.0, hk.1));
+                                h.next();
+                            }
+                            std::cmp::Ordering::Equal => {
+                                if dest_differs(d, hd) {
+                                    dests.push(Op::EditDest(*key, (*d).clone()));
+                                }
+                                w.next();
+                                h.next();
+                            }
+                        },
+                        (Some((_, d)), None) => {
+                            dests.push(Op::AddDest(*key, (*d).clone()));
+                            w.next();
+                        }
+                        (None, Some((hk, _))) => {
+                            del_dests.push(Op::DelDest(*key, hk.0, hk.1));
+                            h.next();
+                        }
+                        (None, None) => break,
                     }
-                }
-                for dk in have.keys().filter(|dk| !want.contains_key(dk)) {
-                    del_dests.push(Op::DelDest(*key, dk.0, dk.1));
                 }
             }
         }

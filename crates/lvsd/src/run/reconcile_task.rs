@@ -190,10 +190,23 @@ pub fn spawn(
         let mut world = World::new(plan);
         world.states = states.borrow().clone();
         let mut r = Reconciler::new(host, world);
-        r.start();
+        let done = r.start();
+        give_back(done.len());
         run(&mut r, &rx, &states, drift);
     });
     (tx, h)
+}
+
+/// After a large apply (the first table, a reload that changed much): the operations, the old
+/// tables and the kernel's dump are free memory of this thread's heap; give it back to the
+/// system (36,000 destinations: ~4 MB that stayed resident otherwise).
+fn give_back(steps: usize) {
+    if steps >= 1000 {
+        // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
 }
 
 /// A drift check reads the kernel's whole table; with tens of thousands of destinations that
@@ -255,6 +268,7 @@ fn run(
             Input::Reload(p, h, reply) => {
                 let t0 = Instant::now();
                 let done = r.reload(*p, *h);
+                give_back(done.len());
                 tracing::info!(
                     "reload: {} host change(s) in {:.1} ms",
                     done.len(),
