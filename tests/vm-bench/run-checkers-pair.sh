@@ -49,7 +49,7 @@ awk -v WIN="$WINDOW" '
   }
   {
     d = v("daemon"); n = ++cnt[d]
-    val[d, "rss", n] = v("rss_kb") / 1024; val[d, "rate", n] = v("checks_per_s")
+    val[d, "rss", n] = v("rss_kb") / 1024; val[d, "rate", n] = v("checks_per_s") + 0
     c = v("checks_per_s") * WIN
     val[d, "user", n] = c > 0 ? v("cpu_user_s") * 1e6 / c : 0
     val[d, "sys", n] = c > 0 ? v("cpu_sys_s") * 1e6 / c : 0

@@ -45,7 +45,7 @@ awk '
   {
     d = v("daemon"); n = ++cnt[d]; hz = v("hz")
     split("start_ms rss_start_kb w_ms w_user w_sys a_ms a_user a_sys rss_reload_kb", ks, " ")
-    for (i in ks) val[d, ks[i], n] = v(ks[i])
+    for (i in ks) val[d, ks[i], n] = v(ks[i]) + 0
     val[d, "w_cpu", n] = v("w_user") + v("w_sys"); val[d, "a_cpu", n] = v("a_user") + v("a_sys")
   }
   END {
