@@ -10,7 +10,7 @@
 
 use crate::health::CheckerId;
 use crate::machine::{CheckState, Machine};
-use crate::probe::{self, Outcome, ProbeKind, Target};
+use crate::probe::{self, Outcome, ProbeKind};
 use crate::spec::{Probe, ProbeSpec};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -88,19 +88,78 @@ pub struct ProbeStatus {
     pub suspended: bool,
 }
 
-/// The identity of a probe across reloads: what it checks, not how often.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Identity {
-    kind: ProbeKind,
-    target: Target,
+/// The running probes by their identity across reloads: what they check (kind and target),
+/// not how often. Found by the identity's hash, then compared with the probe's own spec: no
+/// copy of the identity per probe (it was a quarter of a TCP probe's memory).
+#[derive(Default)]
+struct Entries {
+    by_hash: HashMap<u64, Entry>,
+    /// The rare probe whose identity hashes like another's.
+    overflow: Vec<Entry>,
 }
 
-impl Identity {
-    fn of(spec: &ProbeSpec) -> Identity {
-        Identity {
-            kind: spec.kind.clone(),
-            target: spec.target.clone(),
+fn identity_hash(spec: &ProbeSpec) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    spec.kind.hash(&mut h);
+    spec.target.hash(&mut h);
+    h.finish()
+}
+
+fn same_identity(a: &ProbeSpec, b: &ProbeSpec) -> bool {
+    a.kind == b.kind && a.target == b.target
+}
+
+impl Entries {
+    fn insert(&mut self, e: Entry) {
+        match self.by_hash.entry(identity_hash(&e.shared.spec)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(e);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                if same_identity(&o.get().shared.spec, &e.shared.spec) {
+                    *o.into_mut() = e;
+                } else {
+                    self.overflow
+                        .retain(|x| !same_identity(&x.shared.spec, &e.shared.spec));
+                    self.overflow.push(e);
+                }
+            }
         }
+    }
+
+    fn get(&self, spec: &ProbeSpec) -> Option<&Entry> {
+        match self.by_hash.get(&identity_hash(spec)) {
+            Some(e) if same_identity(&e.shared.spec, spec) => Some(e),
+            _ => self
+                .overflow
+                .iter()
+                .find(|e| same_identity(&e.shared.spec, spec)),
+        }
+    }
+
+    fn remove(&mut self, spec: &ProbeSpec) -> Option<Entry> {
+        let h = identity_hash(spec);
+        if self
+            .by_hash
+            .get(&h)
+            .is_some_and(|e| same_identity(&e.shared.spec, spec))
+        {
+            return self.by_hash.remove(&h);
+        }
+        let i = self
+            .overflow
+            .iter()
+            .position(|e| same_identity(&e.shared.spec, spec))?;
+        Some(self.overflow.swap_remove(i))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.by_hash.values().chain(self.overflow.iter())
+    }
+
+    fn len(&self) -> usize {
+        self.by_hash.len() + self.overflow.len()
     }
 }
 
@@ -136,7 +195,7 @@ struct Entry {
 
 /// The running probes. Dropping the pool stops them.
 pub struct Pool {
-    entries: HashMap<Identity, Entry>,
+    entries: Entries,
     tx: mpsc::UnboundedSender<PoolEvent>,
 }
 
@@ -166,7 +225,7 @@ impl Pool {
     /// random part of its warmup, so that thousands of checks do not start at once.
     pub fn start(probes: Vec<Probe>, tx: mpsc::UnboundedSender<PoolEvent>) -> Pool {
         let mut pool = Pool {
-            entries: HashMap::new(),
+            entries: Entries::default(),
             tx,
         };
         for p in probes {
@@ -178,7 +237,6 @@ impl Pool {
 
     fn spawn(&mut self, p: Probe, machine: Machine, keep: Option<Counters>) {
         let first = machine.first_run_in(fastrand::f64());
-        let id = Identity::of(&p.spec);
         let counters = keep.unwrap_or(Counters {
             state: machine.state(),
             since: Instant::now(),
@@ -196,7 +254,7 @@ impl Pool {
             suspended: AtomicBool::new(false),
         });
         let task = tokio::spawn(run_probe(shared.clone(), machine, first, self.tx.clone()));
-        self.entries.insert(id, Entry { shared, task });
+        self.entries.insert(Entry { shared, task });
     }
 
     /// Replaces the probe set. A probe whose kind and target survive keeps its state (with the
@@ -206,8 +264,7 @@ impl Pool {
         let mut old = std::mem::take(&mut self.entries);
         let mut kept = Kept::default();
         for p in probes {
-            let id = Identity::of(&p.spec);
-            match old.remove(&id) {
+            match old.remove(&p.spec) {
                 Some(e) => {
                     let counters = e.shared.counters.lock().map(|c| c.clone()).ok();
                     let state = counters.as_ref().map(|c| c.state).unwrap_or(CheckState::Up);
@@ -220,7 +277,7 @@ impl Pool {
                         if let Ok(mut u) = e.shared.users.lock() {
                             *u = p.users;
                         }
-                        self.entries.insert(id, e);
+                        self.entries.insert(e);
                     } else {
                         e.task.abort();
                         let m = Machine::with_state(p.spec.timing.clone(), state);
@@ -243,7 +300,7 @@ impl Pool {
     pub fn peek(&self, probes: &[Probe]) -> Kept {
         let mut kept = Kept::default();
         for p in probes {
-            if let Some(e) = self.entries.get(&Identity::of(&p.spec)) {
+            if let Some(e) = self.entries.get(&p.spec) {
                 if let Ok(c) = e.shared.counters.lock() {
                     let name = probe_name(&p.spec);
                     for u in &p.users {
@@ -271,7 +328,7 @@ impl Pool {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// Every probe's state and last result.

@@ -10,7 +10,7 @@ pub struct Checker {
     pub kind: CheckerKind,
     pub loc: Loc,
     /// As written in the checker block.
-    pub options: CheckOptions,
+    pub options: Box<CheckOptions>,
     /// After inheritance (checker ← real server ← virtual server ← defaults).
     pub effective: EffectiveCheck,
     pub spec: CheckSpec,

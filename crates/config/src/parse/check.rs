@@ -296,7 +296,7 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
     Some(Checker {
         kind,
         loc,
-        options: o,
+        options: Box::new(o),
         effective,
         spec,
     })
