@@ -382,7 +382,10 @@ async fn run_probe(
             continue;
         }
         let t0 = Instant::now();
-        let outcome =
+        let outcome = if matches!(shared.spec.kind, ProbeKind::Tcp) {
+            // a connect bounded by its own deadline: no second timer per check
+            probe::run(&shared.spec.kind, &shared.spec.target).await
+        } else {
             match tokio::time::timeout(limit, probe::run(&shared.spec.kind, &shared.spec.target))
                 .await
             {
@@ -391,7 +394,8 @@ async fn run_probe(
                     t0.elapsed(),
                     format!("the probe did not finish within {limit:?}"),
                 ),
-            };
+            }
+        };
         let step = machine.on_result(outcome.ok);
         let weight_changed = {
             let Ok(mut c) = shared.counters.lock() else {
