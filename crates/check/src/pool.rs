@@ -118,7 +118,9 @@ impl Entries {
             }
             std::collections::hash_map::Entry::Occupied(o) => {
                 if same_identity(&o.get().shared.spec, &e.shared.spec) {
-                    *o.into_mut() = e;
+                    // (never two probes of one identity: Pool::merge) a replaced probe stops
+                    let old = std::mem::replace(o.into_mut(), e);
+                    old.task.abort();
                 } else {
                     self.overflow
                         .retain(|x| !same_identity(&x.shared.spec, &e.shared.spec));
@@ -229,10 +231,35 @@ impl Pool {
             tx,
         };
         for p in probes {
+            if pool.merge(&p).is_some() {
+                continue;
+            }
             let machine = Machine::new(p.spec.timing.clone());
             pool.spawn(p, machine, None);
         }
         pool
+    }
+
+    /// Two checkers of the same kind and target with different timings (the same address
+    /// checked under two virtual servers with different delay_loop) are one probe here: the
+    /// first one's timing decides for both. Adds `p`'s users to the running probe of its
+    /// identity, if there is one; returns that probe's state.
+    fn merge(&mut self, p: &Probe) -> Option<CheckState> {
+        let e = self.entries.get(&p.spec)?;
+        if let Ok(mut u) = e.shared.users.lock() {
+            for x in &p.users {
+                if !u.contains(x) {
+                    u.push(*x);
+                }
+            }
+        }
+        Some(
+            e.shared
+                .counters
+                .lock()
+                .map(|c| c.state)
+                .unwrap_or(CheckState::Up),
+        )
     }
 
     fn spawn(&mut self, p: Probe, machine: Machine, keep: Option<Counters>) {
@@ -285,6 +312,13 @@ impl Pool {
                     }
                 }
                 None => {
+                    if let Some(state) = self.merge(&p) {
+                        let name = probe_name(&p.spec);
+                        for u in &p.users {
+                            kept.add(*u, &name, state);
+                        }
+                        continue;
+                    }
                     let m = Machine::new(p.spec.timing.clone());
                     self.spawn(p, m, None);
                 }

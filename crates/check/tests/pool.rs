@@ -145,3 +145,20 @@ fn a_suspended_probe_does_not_check() {
         assert_eq!(s, CheckState::Down);
     });
 }
+
+/// The same address and port checked under two virtual servers with different delay_loop:
+/// one probe decides both checkers (the first one's timing), across reloads too — no second
+/// task that nothing could stop. (The test never yields to the runtime: no probe runs.)
+#[tokio::test]
+async fn checkers_of_one_target_with_different_timings_share_one_probe() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let two = || vec![probe(9, 100, vec![id(0, 0)]), probe(9, 250, vec![id(1, 0)])];
+    let mut pool = Pool::start(two(), tx);
+    assert_eq!(pool.len(), 1);
+    let st = pool.status();
+    assert_eq!(st[0].users, vec![id(0, 0), id(1, 0)]);
+    let kept = pool.reload(two());
+    assert_eq!(pool.len(), 1);
+    assert_eq!(kept.states.len(), 2, "both checkers keep the probe's state");
+    assert_eq!(pool.status()[0].users, vec![id(0, 0), id(1, 0)]);
+}

@@ -199,15 +199,17 @@ pub fn spawn(
 
 /// After a large apply (the first table, a reload that changed much) or a read of a large
 /// table (a drift check): the operations, the old tables and the kernel's dump are free memory
-/// of this thread's heap; give it back to the system (36,000 destinations: ~4 MB that stayed
-/// resident otherwise).
-fn give_back(steps: usize) {
-    if steps >= 1000 {
-        // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+/// (glibc trims every thread's heap); give it back to the system (36,000 destinations: ~4 MB
+/// that stayed resident otherwise). Returns whether it trimmed.
+fn give_back(steps: usize) -> bool {
+    if steps < 1000 {
+        return false;
     }
+    // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    true
 }
 
 /// A drift check reads the kernel's whole table; with tens of thousands of destinations that
@@ -228,6 +230,7 @@ fn run(
     drift: Duration,
 ) {
     let mut next_drift = Instant::now() + drift;
+    let mut last_trim = Instant::now();
     let mut next_scan = Instant::now() + GUARD_SCAN;
     loop {
         let deadline = if r.guarding() {
@@ -248,10 +251,17 @@ fn run(
                 }
                 if now >= next_drift {
                     let t = Instant::now();
-                    r.drift_check();
+                    let read = r.drift_check();
                     next_drift = Instant::now() + drift_pause(drift, t.elapsed());
-                    // the kernel's table was read whole: as large as the table
-                    give_back(r.applied().ipvs.values().map(|(_, d)| d.len() + 1).sum());
+                    // the kernel's table was read whole (as large as the table): its memory
+                    // given back, at most once a minute (a trim briefly locks every thread's
+                    // heap)
+                    if read && last_trim.elapsed() >= Duration::from_secs(60) {
+                        let entries = r.applied().ipvs.values().map(|(_, d)| d.len() + 1).sum();
+                        if give_back(entries) {
+                            last_trim = Instant::now();
+                        }
+                    }
                 }
                 continue;
             }

@@ -345,13 +345,15 @@ impl<H: HostOps> Reconciler<H> {
     }
 
     /// The periodic comparison with the kernel (someone ran `ipvsadm -C`).
-    pub fn drift_check(&mut self) {
+    /// Returns whether the kernel's table was read (there is IPVS).
+    pub fn drift_check(&mut self) -> bool {
         if !self.host.has_ipvs() {
-            return;
+            return false;
         }
         let want = std::mem::take(&mut self.wanted);
         self.repair(&want, Why::Drift);
         self.wanted = want;
+        true
     }
 
     /// Reads the neighbour table for the forwarders' MACs; re-plans when one is new.
