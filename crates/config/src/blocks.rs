@@ -70,6 +70,9 @@ pub struct Reuse {
 struct Block<'t> {
     line: u32,
     text: &'t str,
+    /// Its last line and its logical lines (lines with a token), for a virtual_server block.
+    last: u32,
+    logical: usize,
 }
 
 /// A file split into `virtual_server` blocks and the rest.
@@ -163,8 +166,8 @@ fn split(text: &str) -> Option<Split<'_>> {
     // the run of other lines being collected: first line, byte offset
     let mut run: Option<(u32, usize)> = None;
     let mut depth = 0usize;
-    // Some(first line, byte offset) while inside a virtual_server block
-    let mut block: Option<(u32, usize)> = None;
+    // Some(first line, byte offset, logical lines) while inside a virtual_server block
+    let mut block: Option<(u32, usize, usize)> = None;
     let mut ev = Vec::new();
     let mut offset = 0usize;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
@@ -182,6 +185,8 @@ fn split(text: &str) -> Option<Split<'_>> {
                 rest.push(Block {
                     line: first,
                     text: &text[from..start],
+                    last: 0,
+                    logical: 0,
                 });
             }
         };
@@ -207,11 +212,13 @@ fn split(text: &str) -> Option<Split<'_>> {
                     return None; // `{` on a later line
                 }
                 ends_run(&mut run);
-                block = Some((lineno, start));
+                block = Some((lineno, start, 1));
                 continue;
             }
         }
-        if let Some((first, from)) = block {
+        if let Some((first, from, logical)) = block {
+            let logical = logical + usize::from(!ev.is_empty());
+            block = Some((first, from, logical));
             for (k, e) in ev.iter().enumerate() {
                 match e {
                     TokKind::Open => depth += 1,
@@ -226,6 +233,8 @@ fn split(text: &str) -> Option<Split<'_>> {
                 blocks.push(Block {
                     line: first,
                     text: &text[from..offset],
+                    last: lineno,
+                    logical,
                 });
                 block = None;
             }
@@ -250,6 +259,8 @@ fn split(text: &str) -> Option<Split<'_>> {
         rest.push(Block {
             line: first,
             text: &text[from..],
+            last: 0,
+            logical: 0,
         });
     }
     Some(Split { blocks, rest })
@@ -375,6 +386,64 @@ fn parse_block(
     Some((vs, diags, logical))
 }
 
+/// A full read of `text`, with the cache of its blocks: a block is kept for reuse when its
+/// virtual server starts on its first line and no diagnostic points into it.
+fn first_load(path: &Path, opts: &LoadOptions, text: &str, split: &Split<'_>) -> Loaded {
+    let mut loaded = crate::load_str(path, text.as_bytes(), opts);
+    let at: HashMap<u32, usize> = loaded
+        .config
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.loc.line, i))
+        .collect();
+    let mut marked: Vec<u32> = loaded
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.loc.map(|l| l.line))
+        .collect();
+    marked.sort_unstable();
+    let has_diagnostic = |b: &Block<'_>| {
+        let first = marked.partition_point(|&l| l < b.line);
+        marked.get(first).is_some_and(|&l| l <= b.last)
+    };
+    // a block the split may have misread says so with a diagnostic (a keyword out of place, a
+    // missing `}`): such a block is read on its own, and if it is not one virtual_server the
+    // file is not split (as at a reload)
+    for b in split.blocks.iter().filter(|b| has_diagnostic(b)) {
+        if parse_block(path, b, opts).is_none() {
+            return loaded;
+        }
+    }
+    let hasher = RandomState::new();
+    let entries = split
+        .blocks
+        .iter()
+        .filter_map(|b| {
+            if has_diagnostic(b) {
+                return None;
+            }
+            let vs = *at.get(&b.line)?;
+            let key = (hasher.hash_one(b.text.as_bytes()), b.text.len());
+            Some((
+                key,
+                Entry {
+                    vs,
+                    line: b.line,
+                    logical: b.logical,
+                },
+            ))
+        })
+        .collect();
+    loaded.blocks = BlockCache { hasher, entries };
+    loaded.reuse = Reuse {
+        incremental: true,
+        blocks: split.blocks.len(),
+        reused: 0,
+    };
+    loaded
+}
+
 /// Loads `path`, reusing the unchanged `virtual_server` blocks of `prev`. Falls back to a full
 /// load when the file cannot be split exactly. The new cache is in [`Loaded::blocks`].
 pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<'_>>) -> Loaded {
@@ -395,6 +464,12 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
     if split.blocks.is_empty() {
         return full();
     }
+    let Some(prev) = prev else {
+        // nothing to reuse (the start): one full read is faster than a read per block; the
+        // cache is built from it
+        return first_load(path, opts, &text, &split);
+    };
+    let prev = Some(prev);
     let mut diags = Vec::new();
     let mut cfg = Config::default();
     // the rest: every run of other lines read at its place, parsed as one sequence
