@@ -222,7 +222,14 @@ fn specs_of(
         }
         CheckSpec::Http(h) => {
             port.ok_or_else(no_port)?;
-            ProbeKind::Http(http(cfg, vs, rs, c.kind == CheckerKind::Ssl, h, &target)?)
+            ProbeKind::Http(Box::new(http(
+                cfg,
+                vs,
+                rs,
+                c.kind == CheckerKind::Ssl,
+                h,
+                &target,
+            )?))
         }
         CheckSpec::Smtp(s) => {
             let helo_name = s
@@ -230,7 +237,7 @@ fn specs_of(
                 .clone()
                 // keepalived's check_smtp.h: SMTP_DEFAULT_HELO.
                 .unwrap_or_else(|| "smtpchecker.keepalived.org".to_string());
-            let kind = ProbeKind::Smtp(SmtpProbe { helo_name });
+            let kind = ProbeKind::Smtp(Box::new(SmtpProbe { helo_name }));
             let with_port = |(mut t, p): (Target, Option<u16>)| {
                 if p.is_none() {
                     t.addr.set_port(25);
@@ -256,15 +263,15 @@ fn specs_of(
             if port.is_none() {
                 target.addr.set_port(53);
             }
-            ProbeKind::Dns(DnsProbe {
+            ProbeKind::Dns(Box::new(DnsProbe {
                 qtype: d.r#type.clone(),
                 name: d.name.clone(),
-            })
+            }))
         }
-        CheckSpec::Misc(m) => ProbeKind::Misc(misc(m, &c.effective, users)?),
+        CheckSpec::Misc(m) => ProbeKind::Misc(Box::new(misc(m, &c.effective, users)?)),
         CheckSpec::Udp(u) => {
             port.ok_or_else(no_port)?;
-            ProbeKind::Udp(udp(u)?)
+            ProbeKind::Udp(Box::new(udp(u)?))
         }
         CheckSpec::Ping => ProbeKind::Ping,
         CheckSpec::File(f) => {
@@ -281,12 +288,12 @@ fn specs_of(
                 .file
                 .as_deref()
                 .ok_or_else(|| format!("FILE_CHECK: track_file `{name}` has no `file`"))?;
-            ProbeKind::File(FileProbe {
+            ProbeKind::File(Box::new(FileProbe {
                 path: PathBuf::from(path),
                 weight: f.weight.unwrap_or(1),
                 reverse: f.reverse,
                 dynamic: f.dynamic,
-            })
+            }))
         }
         CheckSpec::Bfd(_) => return Err("BFD_CHECK is not implemented in lvsd".to_string()),
     };

@@ -162,3 +162,81 @@ async fn checkers_of_one_target_with_different_timings_share_one_probe() {
     assert_eq!(kept.states.len(), 2, "both checkers keep the probe's state");
     assert_eq!(pool.status()[0].users, vec![id(0, 0), id(1, 0)]);
 }
+
+/// The pool runs TCP_CHECK itself (a connect on its epoll set, no task) and the other probes
+/// as tasks: the verdicts and error texts are the probes' own — refused at once, a timeout
+/// after connect_timeout, a bind error — and a MISC_CHECK's exit code decides its checker.
+#[test]
+fn the_pool_judges_every_kind_of_failure_like_the_probes() {
+    in_netns(|| async {
+        let ip = common::blackhole();
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused = l.local_addr().unwrap().port();
+        drop(l);
+        let live = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let up = live.local_addr().unwrap().port();
+        let mut silent = probe(0, 100, vec![id(1, 0)]);
+        silent.spec.target.addr = std::net::SocketAddr::new(ip, 80);
+        silent.spec.target.timeout = Duration::from_millis(300);
+        let mut bad_bind = probe(up, 100, vec![id(2, 0)]);
+        bad_bind.spec.target.bind = Some("192.0.2.77:0".parse().unwrap());
+        let misc = |argv: &str, user: CheckerId| {
+            let mut p = probe(0, 100, vec![user]);
+            p.spec.kind = ProbeKind::Misc(Box::new(lvsd_check::probe::MiscProbe {
+                argv: vec![argv.to_string()],
+                user: None,
+                timeout: Duration::from_secs(5),
+                dynamic: false,
+            }));
+            p
+        };
+        let mut all = vec![
+            probe(refused, 100, vec![id(0, 0)]),
+            silent,
+            bad_bind,
+            misc("/bin/false", id(3, 0)),
+            probe(up, 100, vec![id(4, 0)]),
+            misc("/bin/true", id(5, 0)),
+        ];
+        for p in &mut all {
+            p.spec.timing.retry = 0; // the first failure decides
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let pool = Pool::start(all, tx);
+        let mut errors = std::collections::BTreeMap::new();
+        while errors.len() < 4 {
+            let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("four DOWN events within 5 s")
+                .expect("pool alive");
+            let PoolEvent::State {
+                users,
+                state,
+                outcome,
+                ..
+            } = ev
+            else {
+                panic!("unexpected {ev:?}")
+            };
+            assert_eq!(state, CheckState::Down, "{users:?} {outcome:?}");
+            errors.insert(users[0].vs, outcome.error.unwrap_or_default());
+        }
+        assert_eq!(errors[&0], "connect: connection refused");
+        assert_eq!(errors[&1], "timeout after 300ms (connecting)");
+        assert_eq!(
+            errors[&2],
+            "bind 192.0.2.77:0: cannot assign requested address"
+        );
+        assert!(errors[&3].contains("exit"), "{}", errors[&3]);
+        // the live port and /bin/true stay up and keep being checked
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let st = pool.status();
+        for vs in [4, 5] {
+            let s = st.iter().find(|s| s.users[0].vs == vs).unwrap();
+            assert_eq!(s.state, CheckState::Up, "{s:?}");
+            assert!(s.checks >= 2, "{s:?}");
+            assert_eq!(s.failures, 0, "{s:?}");
+        }
+        assert!(rx.try_recv().is_err(), "no other change");
+    });
+}

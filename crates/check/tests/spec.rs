@@ -349,9 +349,9 @@ fn smtp_check() {
     // keepalived's default HELO name (check_smtp.h).
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Smtp(SmtpProbe {
+        ProbeKind::Smtp(Box::new(SmtpProbe {
             helo_name: "smtpchecker.keepalived.org".into()
-        })
+        }))
     );
     assert_eq!(p.spec.target.addr, addr("10.0.0.2:80"));
     let p = only(&one(
@@ -359,9 +359,9 @@ fn smtp_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Smtp(SmtpProbe {
+        ProbeKind::Smtp(Box::new(SmtpProbe {
             helo_name: "me.example".into()
-        })
+        }))
     );
     assert_eq!(p.spec.target.addr, addr("10.0.0.2:25"));
 }
@@ -391,10 +391,10 @@ fn dns_check() {
     let p = only(&one("DNS_CHECK {\n }"));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Dns(DnsProbe {
+        ProbeKind::Dns(Box::new(DnsProbe {
             qtype: "SOA".into(),
             name: ".".into()
-        })
+        }))
     );
     assert_eq!(p.spec.target.addr, addr("10.0.0.2:80"));
     assert_eq!(
@@ -406,10 +406,10 @@ fn dns_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Dns(DnsProbe {
+        ProbeKind::Dns(Box::new(DnsProbe {
             qtype: "A".into(),
             name: "www.example.com".into()
-        })
+        }))
     );
     assert_eq!(p.spec.target.addr, addr("10.0.0.2:53"));
 }
@@ -421,12 +421,12 @@ fn misc_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Misc(MiscProbe {
+        ProbeKind::Misc(Box::new(MiscProbe {
             argv: vec!["/bin/sh".into(), "-c".into(), "exit 0".into()],
             user: None,
             timeout: S(6),
             dynamic: true,
-        })
+        }))
     );
     // MISC: retry 0 by default; the target is the real server's address, no port.
     assert_eq!(p.spec.timing.retry, 0);
@@ -481,22 +481,22 @@ fn udp_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Udp(UdpProbe {
+        ProbeKind::Udp(Box::new(UdpProbe {
             payload: vec![0x0a, 0x0b],
             require_reply: Some(vec![Some(1), None, None]),
             min_reply_length: Some(3),
             max_reply_length: Some(9),
-        })
+        }))
     );
     let p = only(&one("UDP_CHECK {\n }"));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::Udp(UdpProbe {
+        ProbeKind::Udp(Box::new(UdpProbe {
             payload: vec![],
             require_reply: None,
             min_reply_length: None,
             max_reply_length: None,
-        })
+        }))
     );
     let (_, e) = run(&one("UDP_CHECK {\n payload 0g\n }"));
     assert_eq!(e.len(), 1);
@@ -521,12 +521,12 @@ fn file_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::File(FileProbe {
+        ProbeKind::File(Box::new(FileProbe {
             path: PathBuf::from("/run/ready"),
             weight: 1,
             reverse: false,
             dynamic: false,
-        })
+        }))
     );
     let p = only(&format!(
         "{tf}{}",
@@ -534,12 +534,12 @@ fn file_check() {
     ));
     assert_eq!(
         p.spec.kind,
-        ProbeKind::File(FileProbe {
+        ProbeKind::File(Box::new(FileProbe {
             path: PathBuf::from("/run/ready"),
             weight: -2,
             reverse: true,
             dynamic: true,
-        })
+        }))
     );
     let (_, e) = run(&one("FILE_CHECK {\n track_file nope\n }"));
     assert_eq!(e.len(), 1);

@@ -55,8 +55,13 @@ impl Deadline {
 
     /// The error text of a check that ran out of time in `phase`.
     pub fn expired(&self, phase: &str) -> String {
-        format!("timeout after {} ({phase})", fmt_duration(self.timeout))
+        expired(self.timeout, phase)
     }
+}
+
+/// "timeout after 3s (connecting)": a check of `timeout` that ran out of time in `phase`.
+pub fn expired(timeout: Duration, phase: &str) -> String {
+    format!("timeout after {} ({phase})", fmt_duration(timeout))
 }
 
 /// Connects to `target.addr` within `target.timeout`, for a check that sends nothing
@@ -82,6 +87,12 @@ pub async fn tcp_within(target: &Target, deadline: &Deadline) -> Result<TcpStrea
 /// The socket, configured and bound, not yet connected; `nodelay` for checks that send a
 /// request.
 fn socket(target: &Target, nodelay: bool) -> Result<TcpSocket, String> {
+    let std: std::net::TcpStream = raw_socket(target, nodelay)?.into();
+    Ok(TcpSocket::from_std_stream(std))
+}
+
+/// The same, as a plain non-blocking socket (the pool's TCP_CHECK path drives it itself).
+pub(crate) fn raw_socket(target: &Target, nodelay: bool) -> Result<Socket, String> {
     let domain = Domain::for_address(target.addr);
     // non-blocking and close-on-exec at creation: one system call instead of five
     let s = Socket::new(
@@ -110,8 +121,7 @@ fn socket(target: &Target, nodelay: bool) -> Result<TcpSocket, String> {
         s.bind(&SockAddr::from(bind))
             .map_err(|e| format!("bind {bind}: {}", io_text(&e)))?;
     }
-    let std: std::net::TcpStream = s.into();
-    Ok(TcpSocket::from_std_stream(std))
+    Ok(s)
 }
 
 /// An I/O error as a short lower-case text without the "(os error N)" suffix:

@@ -1,0 +1,435 @@
+//! The pool's probe table and its one deadline queue. A probe is a small record (its spec, its
+//! users, its [`Machine`] and counters), not a task: the driver (`super::drive`) asks
+//! [`Core::fire`] to start the checks that are due, feeds it the epoll events of TCP_CHECK
+//! connects ([`Core::poll_io`]) and the results of the other probes, which run as short tasks
+//! only while a check is in flight ([`Core::finish_task`]).
+//!
+//! The queue holds (instant, slot, generation) entries; a probe's live entry is the one equal
+//! to its `wake`, any other is stale and skipped when it comes up (a TCP check that connected
+//! before its deadline leaves one).
+
+use super::entries::Index;
+use super::queue::{Queue, Wake};
+use super::{describe, hard_limit, probe_name, tcp, Counters, PoolEvent};
+use crate::health::CheckerId;
+use crate::machine::{CheckState, Machine};
+use crate::probe::{self, Outcome, ProbeKind};
+use crate::spec::ProbeSpec;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The result of a probe that ran as a task.
+pub(super) struct Done {
+    slot: u32,
+    gen: u32,
+    outcome: Outcome,
+}
+
+/// A check in flight.
+enum Flight {
+    Idle,
+    /// A TCP_CHECK connect registered with the pool's epoll set under the probe's slot.
+    Tcp {
+        stream: mio::net::TcpStream,
+        began: Instant,
+    },
+    /// Any other probe, as a task that sends a [`Done`].
+    Task(tokio::task::AbortHandle),
+}
+
+pub(super) struct Rec {
+    pub spec: Arc<ProbeSpec>,
+    pub users: Vec<CheckerId>,
+    pub machine: Machine,
+    pub counters: Counters,
+    pub suspended: bool,
+    gen: u32,
+    /// When the driver looks at this probe next: its next check, or its TCP check's deadline.
+    wake: Option<Instant>,
+    flight: Flight,
+}
+
+pub(super) struct Core {
+    recs: Vec<Option<Rec>>,
+    free: Vec<u32>,
+    index: Index,
+    queue: Queue,
+    next_gen: u32,
+    live: usize,
+    /// The epoll set of TCP_CHECK connects (None if it could not be created: then TCP_CHECKs
+    /// run as tasks like the other probes).
+    io: Option<(mio::Poll, mio::Events)>,
+    tx: UnboundedSender<PoolEvent>,
+    done: UnboundedSender<Done>,
+}
+
+const EVENTS: usize = 1024;
+
+impl Core {
+    pub fn new(tx: UnboundedSender<PoolEvent>, done: UnboundedSender<Done>) -> Core {
+        let io = match mio::Poll::new() {
+            Ok(p) => Some((p, mio::Events::with_capacity(EVENTS))),
+            Err(e) => {
+                tracing::warn!("checkers: no epoll set for TCP_CHECK ({e}); running them as tasks");
+                None
+            }
+        };
+        Core {
+            recs: Vec::new(),
+            free: Vec::new(),
+            index: Index::default(),
+            queue: Queue::default(),
+            next_gen: 0,
+            live: 0,
+            io,
+            tx,
+            done,
+        }
+    }
+
+    /// A descriptor of the epoll set of its own (a duplicate), for the driver to wait on.
+    pub fn epoll_fd(&self) -> Option<std::io::Result<mio::Registry>> {
+        self.io.as_ref().map(|(p, _)| p.registry().try_clone())
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn slots(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn get(&self, slot: u32) -> Option<&Rec> {
+        self.recs.get(slot as usize).and_then(|r| r.as_ref())
+    }
+
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Rec> {
+        self.recs.get_mut(slot as usize).and_then(|r| r.as_mut())
+    }
+
+    pub fn recs(&self) -> impl Iterator<Item = &Rec> {
+        self.recs.iter().flatten()
+    }
+
+    pub fn recs_mut(&mut self) -> impl Iterator<Item = &mut Rec> {
+        self.recs.iter_mut().flatten()
+    }
+
+    /// The slot of the probe that checks what `spec` checks.
+    pub fn find(&self, spec: &ProbeSpec) -> Option<u32> {
+        self.index
+            .get(spec, |s| self.get(s).map(|r| r.spec.as_ref()))
+    }
+
+    /// A new probe; its first check comes after a random part of its warmup, so that
+    /// thousands of checks do not start at once.
+    pub fn add(
+        &mut self,
+        spec: ProbeSpec,
+        users: Vec<CheckerId>,
+        machine: Machine,
+        now: Instant,
+    ) -> u32 {
+        let first = machine.first_run_in(fastrand::f64());
+        let counters = Counters::new(machine.state(), now);
+        let gen = self.next_gen;
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let spec = Arc::new(spec);
+        let rec = Rec {
+            spec: spec.clone(),
+            users,
+            machine,
+            counters,
+            suspended: false,
+            gen,
+            wake: None,
+            flight: Flight::Idle,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.recs[s as usize] = Some(rec);
+                s
+            }
+            None => {
+                self.recs.push(Some(rec));
+                (self.recs.len() - 1) as u32
+            }
+        };
+        self.index.insert(&spec, slot);
+        self.live += 1;
+        self.schedule(slot, now, first, false);
+        slot
+    }
+
+    /// Stops and forgets a probe (its connect is closed, its task aborted).
+    pub fn remove(&mut self, slot: u32) {
+        let Some(rec) = self.recs.get_mut(slot as usize).and_then(|r| r.take()) else {
+            return;
+        };
+        self.index.remove(&rec.spec, slot);
+        if let Flight::Task(h) = &rec.flight {
+            h.abort();
+        }
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// A surviving probe with a new timing: same state and counters; a check in flight
+    /// finishes under the new timing, else the next one comes within the new warmup.
+    pub fn retime(&mut self, slot: u32, spec: ProbeSpec, now: Instant) {
+        let first;
+        {
+            let Some(r) = self.get_mut(slot) else { return };
+            let state = r.counters.state;
+            r.machine = Machine::with_state(spec.timing.clone(), state);
+            r.spec = Arc::new(spec);
+            if !matches!(r.flight, Flight::Idle) {
+                return;
+            }
+            first = r.machine.first_run_in(fastrand::f64());
+        }
+        self.schedule(slot, now, first, false);
+    }
+
+    /// Room for `n` probes more without spare capacity (the table is ~300 bytes a probe).
+    pub fn reserve(&mut self, n: usize) {
+        self.recs.reserve_exact(n.saturating_sub(self.free.len()));
+    }
+
+    /// Gives back the spare capacity a reload's additions left (a doubled table).
+    pub fn compact(&mut self) {
+        while self.recs.last().is_some_and(|r| r.is_none()) {
+            self.recs.pop();
+        }
+        let len = self.recs.len() as u32;
+        self.free.retain(|s| *s < len);
+        if self.recs.capacity() > self.recs.len() + self.recs.len() / 8 + 16 {
+            self.recs.shrink_to_fit();
+        }
+        self.queue.shrink();
+    }
+
+    /// Stops everything (the pool is dropped).
+    pub fn stop(&mut self) {
+        for r in self.recs.iter().flatten() {
+            if let Flight::Task(h) = &r.flight {
+                h.abort();
+            }
+        }
+        self.recs.clear();
+        self.free.clear();
+        self.queue.clear();
+        self.index.clear();
+        self.live = 0;
+    }
+
+    /// The probe's next look `delay` after `now`; `regular`: a fixed delay of its timing (the
+    /// queue keeps those in lanes), not a random one.
+    fn schedule(&mut self, slot: u32, now: Instant, delay: Duration, regular: bool) {
+        if let Some(r) = self.recs.get_mut(slot as usize).and_then(|r| r.as_mut()) {
+            let at = now + delay;
+            r.wake = Some(at);
+            let w = Wake {
+                at,
+                slot,
+                gen: r.gen,
+            };
+            self.queue.push(w, regular.then_some(delay));
+        }
+    }
+
+    fn is_live(&self, w: &Wake) -> bool {
+        self.get(w.slot)
+            .is_some_and(|r| r.gen == w.gen && r.wake == Some(w.at))
+    }
+
+    /// Starts the checks due by `due` (now, or a little later: they are started together) and
+    /// times out the connects past their deadline; returns when to call again.
+    pub fn fire(&mut self, now: Instant, due: Instant) -> Option<Instant> {
+        loop {
+            let top = self.queue.peek()?;
+            if !self.is_live(&top) {
+                self.queue.pop();
+                continue;
+            }
+            if top.at > due {
+                return Some(top.at);
+            }
+            // a connect is never timed out early
+            if top.at > now
+                && self
+                    .get(top.slot)
+                    .is_some_and(|r| matches!(r.flight, Flight::Tcp { .. }))
+            {
+                return Some(top.at);
+            }
+            let slot = top.slot;
+            self.queue.pop();
+            let Some(r) = self.get_mut(slot) else {
+                continue;
+            };
+            r.wake = None;
+            match std::mem::replace(&mut r.flight, Flight::Idle) {
+                Flight::Tcp { began, .. } => {
+                    // the stream is dropped (closed) here
+                    let o = tcp::timed_out(r.spec.target.timeout, began);
+                    self.finish(slot, o, now);
+                }
+                Flight::Task(h) => r.flight = Flight::Task(h),
+                Flight::Idle if r.suspended => {
+                    let d = r.machine.timing().delay_loop;
+                    self.schedule(slot, now, d, true);
+                }
+                Flight::Idle => self.start(slot, now),
+            }
+        }
+    }
+
+    fn start(&mut self, slot: u32, now: Instant) {
+        let Some(r) = self.recs.get_mut(slot as usize).and_then(|r| r.as_mut()) else {
+            return;
+        };
+        if let (ProbeKind::Tcp, Some((poll, _))) = (&r.spec.kind, &self.io) {
+            match tcp::start(
+                &r.spec.target,
+                poll.registry(),
+                mio::Token(slot as usize),
+                now,
+            ) {
+                tcp::Started::Pending(stream) => {
+                    let timeout = r.spec.target.timeout;
+                    r.flight = Flight::Tcp { stream, began: now };
+                    self.schedule(slot, now, timeout, true);
+                }
+                tcp::Started::Done(o) => self.finish(slot, o, now),
+            }
+            return;
+        }
+        let spec = r.spec.clone();
+        let gen = r.gen;
+        let done = self.done.clone();
+        let task = tokio::spawn(async move {
+            let limit = hard_limit(&spec);
+            let t0 = Instant::now();
+            let outcome =
+                match tokio::time::timeout(limit, probe::run(&spec.kind, &spec.target)).await {
+                    Ok(o) => o,
+                    Err(_) => Outcome::fail(
+                        t0.elapsed(),
+                        format!("the probe did not finish within {limit:?}"),
+                    ),
+                };
+            let _ = done.send(Done { slot, gen, outcome });
+        });
+        r.flight = Flight::Task(task.abort_handle());
+    }
+
+    /// Judges the TCP_CHECK connects whose sockets have an event; returns how many.
+    pub fn poll_io(&mut self) -> usize {
+        let mut judged = 0;
+        loop {
+            let Some((poll, events)) = self.io.as_mut() else {
+                return judged;
+            };
+            if let Err(e) = poll.poll(events, Some(Duration::ZERO)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    tracing::warn!("checkers: epoll: {e}");
+                }
+                return judged;
+            }
+            let ready: Vec<(u32, bool, bool)> = events
+                .iter()
+                .map(|e| {
+                    (
+                        e.token().0 as u32,
+                        e.is_writable(),
+                        e.is_error() || e.is_write_closed(),
+                    )
+                })
+                .collect();
+            let now = Instant::now();
+            for (slot, writable, failed) in &ready {
+                let Some(r) = self.get_mut(*slot) else {
+                    continue;
+                };
+                let Flight::Tcp { stream, began } = &r.flight else {
+                    continue;
+                };
+                if let Some(o) = tcp::on_event(stream, *writable, *failed, *began) {
+                    r.flight = Flight::Idle;
+                    r.wake = None;
+                    judged += 1;
+                    self.finish(*slot, o, now);
+                }
+            }
+            if ready.len() < EVENTS {
+                return judged;
+            }
+        }
+    }
+
+    /// A probe task's result.
+    pub fn finish_task(&mut self, d: Done) {
+        let Some(r) = self.get_mut(d.slot) else {
+            return;
+        };
+        if r.gen != d.gen || !matches!(r.flight, Flight::Task(_)) {
+            return; // a removed probe's late result
+        }
+        r.flight = Flight::Idle;
+        self.finish(d.slot, d.outcome, Instant::now());
+    }
+
+    /// One result: the machine, the counters, the log and the events; the next check.
+    fn finish(&mut self, slot: u32, outcome: Outcome, now: Instant) {
+        let Some(r) = self.recs.get_mut(slot as usize).and_then(|r| r.as_mut()) else {
+            return;
+        };
+        let step = r.machine.on_result(outcome.ok);
+        let weight_changed = r.counters.record(&outcome, step.changed, now);
+        if let Some(state) = step.changed {
+            if state == CheckState::Down {
+                tracing::warn!(
+                    "{} {}: DOWN ({})",
+                    r.spec.kind.keyword(),
+                    describe(&r.spec),
+                    outcome.error.as_deref().unwrap_or("failed")
+                );
+            } else {
+                tracing::info!("{} {}: UP", r.spec.kind.keyword(), describe(&r.spec));
+            }
+            let _ = self.tx.send(PoolEvent::State {
+                probe: probe_name(&r.spec),
+                users: r.users.clone(),
+                state,
+                outcome: outcome.clone(),
+            });
+        } else if !outcome.ok {
+            tracing::debug!(
+                "{} {}: failed ({}), {} consecutive",
+                r.spec.kind.keyword(),
+                describe(&r.spec),
+                outcome.error.as_deref().unwrap_or("?"),
+                r.machine.consecutive_failures()
+            );
+        }
+        if let Some(weight) = weight_changed {
+            let relative = matches!(r.spec.kind, ProbeKind::File(_));
+            let _ = self.tx.send(PoolEvent::Weight {
+                users: r.users.clone(),
+                weight,
+                relative,
+            });
+        }
+        r.counters.last = Some(outcome);
+        self.schedule(slot, now, step.next_in, true);
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
