@@ -3,13 +3,18 @@
 # configuration in the same VM boot (tests/vm-bench/scale.sh), RUNS boots (default 3, the order
 # of the two daemons alternating), then the medians and the ratios lvsd / keepalived.
 #
-# usage: tests/vm-bench/run-scale.sh [--runs N] [--lvsd PATH]     (after cargo build --release)
-# The RESULT lines are kept in target/vm-bench-scale.txt.
+# With --checks: a TCP_CHECK in every real server (delay_loop 10), the checks answered (see
+# scale.sh): start, the one-change reloads (time, and the fewest destinations in the kernel
+# after them: a flap would show), RSS.
+#
+# usage: tests/vm-bench/run-scale.sh [--runs N] [--lvsd PATH] [--checks]   (after cargo build --release)
+# The RESULT lines are kept in target/vm-bench-scale.txt (with --checks: vm-bench-scale-checks.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RUNS=3 LVSD=target/release/lvsd
+RUNS=3 LVSD=target/release/lvsd CHECKS=""
 while [ $# -gt 0 ]; do
   case $1 in
+    --checks) CHECKS=--checks; shift ;;
     --runs) RUNS=$2; shift 2 ;;
     --lvsd) LVSD=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -21,20 +26,31 @@ KA=$(command -v keepalived) || { echo "run-scale: keepalived is not installed" >
 d=$(mktemp -d /tmp/lvsd-scale.XXXXXX)
 trap 'rm -rf "$d"' EXIT
 bash tests/vm-bench/gen.sh "$d"
-OUT=${CARGO_TARGET_DIR:-target}/vm-bench-scale.txt
+OUT=${CARGO_TARGET_DIR:-target}/vm-bench-scale${CHECKS:+-checks}.txt
+PAYLOAD=(-c "$d/big.conf" -c "$d/big-weight.conf" -c "$d/big-plus1.conf")
+if [ -n "$CHECKS" ]; then
+  # the listener: std + libc only, built alone
+  rustc --edition 2021 -O -C debuginfo=0 crates/check/examples/listen_many.rs -o "$d/listen_many"
+  PAYLOAD=(-c "$d/big-tcp.conf" -c "$d/big-tcp-weight.conf" -c "$d/big-tcp-plus1.conf" -x "$d/listen_many")
+fi
 : > "$d/results"
 echo "host load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$RUNS"); do
   order=keepalived,lvsd; [ $((i % 2)) = 0 ] && order=lvsd,keepalived
   echo "=== run $i ($order)"
-  scripts/vm/ipvs-vm.sh -q -t 900 -m 2048 -x "$LVSD" -x "$KA" -c "$d/big.conf" \
-    -c "$d/big-weight.conf" -c "$d/big-plus1.conf" -c tests/vm:vm -c tests/vm-bench:bench \
-    "bash bench/scale.sh --order $order --lvsd ./$(basename "$LVSD")" 2>&1 | tee -a "$d/log" |
+  scripts/vm/ipvs-vm.sh -q -t 900 -m 2048 -x "$LVSD" -x "$KA" "${PAYLOAD[@]}" \
+    -c tests/vm:vm -c tests/vm-bench:bench \
+    "bash bench/scale.sh --order $order --lvsd ./$(basename "$LVSD") $CHECKS" 2>&1 | tee -a "$d/log" |
     sed 's/^RESULT /  /'
 done
 echo "host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep '^RESULT' "$d/log" > "$d/results" || true
 cp "$d/results" "$OUT"
+if [ -n "$CHECKS" ]; then
+  awk -f tests/vm-bench/median.awk -v rows="start_ms:start -> table complete (ms)|w_ms:SIGHUP one weight -> applied (ms)|w_min_dests:  fewest destinations in the 5 s after|a_ms:SIGHUP one server added -> applied (ms)|a_min_dests:  fewest destinations in the 5 s after|rss_start_kb:RSS after start (kB)|rss_reload_kb:RSS after the reloads (kB)" "$d/results"
+  echo "(RESULT lines in $OUT)"
+  exit 0
+fi
 awk '
   function v(k,   i) { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2); return "" }
   function med(d, k,   n, i, j, t, a) {

@@ -15,13 +15,21 @@
 # Between the daemons the first one's namespace is deleted and the script waits until the CPU is
 # idle (the kernel frees 38,000 IPVS objects and their rate estimators in the background).
 #
-# usage (in the IPVS VM, payload: lvsd, keepalived, big.conf, big-weight.conf, big-plus1.conf):
-#   scale.sh [--order keepalived,lvsd] [--lvsd PATH] [--keepalived PATH]
+# With --checks: the same with a TCP_CHECK in every real server (delay_loop 10, gen.sh's
+# big-tcp*.conf), answered by listen_many in a second namespace that owns all of 172.16.0.0/12
+# (a local route): the 36,000 checks pass. Then the reload's CPU is not measured (the checks
+# keep both daemons busy); instead `min_dests`: the fewest destinations seen in the kernel in
+# the 5 s after each reload (a reload that flaps a checked server shows as fewer than 36,000).
+#
+# usage (in the IPVS VM, payload: lvsd, keepalived, big.conf, big-weight.conf, big-plus1.conf;
+# with --checks: big-tcp*.conf and listen_many):
+#   scale.sh [--order keepalived,lvsd] [--lvsd PATH] [--keepalived PATH] [--checks]
 # Prints one RESULT line per daemon.
 set -uo pipefail
-ORDER=keepalived,lvsd LVSD=./lvsd KA=""
+ORDER=keepalived,lvsd LVSD=./lvsd KA="" CHECKS=0
 while [ $# -gt 0 ]; do
   case $1 in
+    --checks) CHECKS=1; shift ;;
     --order) ORDER=$2; shift 2 ;;
     --lvsd) LVSD=$2; shift 2 ;;
     --keepalived) KA=$2; shift 2 ;;
@@ -111,10 +119,45 @@ reload() { # NS PID CONF CHECK...
   echo "$ms $(($3 - $1)) $(($4 - $2))"
 }
 
+# the fewest destinations in NS's kernel table over 5 s
+min_dests() {
+  local ns=$1 m=999999 n end=$(( ${EPOCHREALTIME/./} + 5000000 ))
+  while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+    n=$(all_dests "$ns"); [ "$n" -lt "$m" ] && m=$n
+  done
+  echo $m
+}
+# with --checks: a SIGHUP after CONF is in place; prints "ms min_dests"
+reload_checked() { # NS PID CONF CHECK...
+  local ns=$1 pid=$2 conf=$3; shift 3
+  cp "$conf" "$TEST_TMP/cur.conf"
+  sleep 1
+  local t0 ms
+  t0=$EPOCHREALTIME
+  kill -HUP "$pid"
+  ms=$(poll_ms "$t0" 300 0.05 "$@" "$ns")
+  echo "$ms $(min_dests "$ns")"
+}
+# with --checks: the real servers, every address of 172.16.0.0/12 on port 8080, in RNS
+real_servers() { # NS RNS
+  local ns=$1 rns=$2
+  ns_add "$rns"
+  nsx "$ns" ip link add rs0 type veth peer name rs1
+  nsx "$ns" ip link set rs1 netns "$rns"
+  nsx "$ns" ip addr add 10.99.0.1/24 dev rs0; nsx "$ns" ip link set rs0 up
+  nsx "$rns" ip addr add 10.99.0.2/24 dev rs1; nsx "$rns" ip link set rs1 up
+  nsx "$ns" ip route add 172.16.0.0/12 via 10.99.0.2
+  nsx "$rns" ip route add local 172.16.0.0/12 dev lo
+  nsx "$ns" sh -c 'echo 1024 65000 > /proc/sys/net/ipv4/ip_local_port_range'
+  bg_start "$rns" ./listen_many --ports 8080-8080 --every 1 >"$TEST_TMP/listen.log" 2>&1
+  for _ in $(seq 1 100); do grep -q '^listening' "$TEST_TMP/listen.log" && break; sleep 0.1; done
+}
+
 one() { # NAME
-  local name=$1 ns=sc$$-$1 pid t0 start rs0 w a rs1
+  local name=$1 ns=sc$$-$1 pid t0 start rs0 w a rs1 base=big
   ns_add "$ns"
-  cp big.conf "$TEST_TMP/cur.conf"
+  if [ $CHECKS = 1 ]; then base=big-tcp; real_servers "$ns" scr$$-$1; fi
+  cp $base.conf "$TEST_TMP/cur.conf"
   t0=$EPOCHREALTIME
   if [ "$name" = keepalived ]; then
     bg_start "$ns" "$KA" -n -l -C -f "$TEST_TMP/cur.conf" -p "$TEST_TMP/ka.pid" \
@@ -125,6 +168,23 @@ one() { # NAME
   fi
   pid=${PIDS[-1]}
   start=$(poll_ms "$t0" 300 0.25 table_complete "$ns")
+  if [ $CHECKS = 1 ]; then
+    sleep 20                   # two rounds of checks
+    rs0=$(rss_kb "$pid")
+    w=$(reload_checked "$ns" "$pid" big-tcp-weight.conf weight_is_5)
+    a=$(reload_checked "$ns" "$pid" big-tcp-plus1.conf added)
+    sleep 10
+    rs1=$(rss_kb "$pid")
+    set -- $w $a
+    echo "RESULT daemon=$name checks=1 start_ms=$start rss_start_kb=$rs0 w_ms=$1 w_min_dests=$2 a_ms=$3 a_min_dests=$4 rss_reload_kb=$rs1 accepted=$(tail -n 1 "$TEST_TMP/listen.log" | awk '{ print $2 }') hz=$HZ"
+    grep -ciE 'down|removing service|fail' "$TEST_TMP/$name.log" | sed 's/^/  log lines with down|removing service|fail: /'
+    grep -iE 'down|removing service|fail' "$TEST_TMP/$name.log" | head -3 | sed 's/^/  | /'
+    grep -E 'IPVS \((start|reload)\)|reloading|reload done|checkers:' "$TEST_TMP/$name.log" | sed 's/^.*INFO /  lvsd: /'
+    stop_started; bg_stop "$pid"
+    ns_del "$ns"; ns_del scr$$-$name
+    machine_idle || echo "  note: the machine was not idle 120 s after $name"
+    return
+  fi
   idle_ticks "$pid" >/dev/null; sleep 3
   rs0=$(rss_kb "$pid")
   w=$(reload "$ns" "$pid" big-weight.conf weight_is_5)

@@ -240,3 +240,77 @@ fn the_pool_judges_every_kind_of_failure_like_the_probes() {
         assert!(rx.try_recv().is_err(), "no other change");
     });
 }
+
+/// CPU time of the calling thread (the test's runtime and so the pool's driver run on it).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec of ours.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(r, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// While the only probe is a check in flight (a MISC_CHECK that takes a second), the pool has
+/// no deadline to wait for: it waits, it does not spin (it did: an elapsed timer is ready at
+/// every poll). Generous bound: a spinning driver uses the whole second.
+#[test]
+fn a_pool_with_only_a_check_in_flight_waits_without_spinning() {
+    in_netns(|| async {
+        let mut p = probe(0, 60_000, vec![id(0, 0)]);
+        p.spec.kind = ProbeKind::Misc(Box::new(lvsd_check::probe::MiscProbe {
+            argv: vec!["/bin/sleep".into(), "1".into()],
+            user: None,
+            timeout: Duration::from_secs(5),
+            dynamic: false,
+        }));
+        // the first check comes from the driver's timer (within 50 ms), which then has
+        // nothing left to wait for
+        p.spec.timing.warmup = Duration::from_millis(50);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let pool = Pool::start(vec![p], tx);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let cpu0 = thread_cpu();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let used = thread_cpu() - cpu0;
+        assert!(
+            used < Duration::from_millis(300),
+            "the driver used {used:?} in 0.7 s"
+        );
+        // and the check finished: one result, up
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let st = pool.status();
+        assert_eq!(st[0].checks, 1, "{st:?}");
+        assert_eq!(st[0].state, CheckState::Up);
+    });
+}
+
+/// A probe whose next check is due at once (delay_loop 0) and whose check fails before any
+/// I/O (a bind error) is checked again at the next turn of the driver, not in a loop that
+/// never lets the runtime run anything else: status and reload still answer.
+#[test]
+fn a_zero_delay_probe_does_not_starve_the_runtime() {
+    in_netns(|| async {
+        let mut p = probe(9, 0, vec![id(0, 0)]);
+        p.spec.target.bind = Some("192.0.2.77:0".parse().unwrap());
+        p.spec.timing.delay_before_retry = Duration::ZERO;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut pool = Pool::start(vec![p], tx);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let st = pool.status();
+        assert!(st[0].checks >= 2, "{st:?}");
+        assert_eq!(st[0].state, CheckState::Down);
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(PoolEvent::State {
+                state: CheckState::Down,
+                ..
+            })
+        ));
+        let kept = pool.reload(vec![]);
+        assert!(kept.states.is_empty());
+        assert_eq!(pool.len(), 0);
+    });
+}

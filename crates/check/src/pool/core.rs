@@ -55,6 +55,10 @@ pub(super) struct Core {
     free: Vec<u32>,
     index: Index,
     queue: Queue,
+    /// (reused) the deadlines one call of [`Core::fire`] handles
+    due: Vec<Wake>,
+    /// (reused) the epoll events one read of the set gave: slot, generation, writable, failed
+    ready: Vec<(u32, Option<u32>, bool, bool)>,
     next_gen: u32,
     live: usize,
     /// The epoll set of TCP_CHECK connects (None if it could not be created: then TCP_CHECKs
@@ -80,6 +84,8 @@ impl Core {
             free: Vec::new(),
             index: Index::default(),
             queue: Queue::default(),
+            due: Vec::new(),
+            ready: Vec::new(),
             next_gen: 0,
             live: 0,
             io,
@@ -211,6 +217,11 @@ impl Core {
         self.queue.shrink();
     }
 
+    /// The driver cannot wait on the epoll set: TCP_CHECKs run as tasks from now on.
+    pub fn without_epoll(&mut self) {
+        self.io = None;
+    }
+
     /// Stops everything (the pool is dropped).
     pub fn stop(&mut self) {
         for r in self.recs.iter().flatten() {
@@ -248,43 +259,63 @@ impl Core {
     /// Starts the checks due by `due` (now, or a little later: they are started together) and
     /// times out the connects past their deadline; returns when to call again.
     pub fn fire(&mut self, now: Instant, due: Instant) -> Option<Instant> {
-        loop {
-            let top = self.queue.peek()?;
+        // what is due now is taken first: a probe rescheduled while this runs (a delay shorter
+        // than the slack, a connect refused at once) waits for the next call
+        let mut due_now = std::mem::take(&mut self.due);
+        while let Some(top) = self.queue.peek() {
             if !self.is_live(&top) {
                 self.queue.pop();
                 continue;
             }
-            if top.at > due {
-                return Some(top.at);
-            }
             // a connect is never timed out early
-            if top.at > now
+            let early_timeout = top.at > now
                 && self
                     .get(top.slot)
-                    .is_some_and(|r| matches!(r.flight, Flight::Tcp { .. }))
-            {
-                return Some(top.at);
+                    .is_some_and(|r| matches!(r.flight, Flight::Tcp { .. }));
+            if top.at > due || early_timeout {
+                break;
             }
-            let slot = top.slot;
             self.queue.pop();
+            due_now.push(top);
+        }
+        for w in due_now.drain(..) {
+            let slot = w.slot;
             let Some(r) = self.get_mut(slot) else {
                 continue;
             };
+            if r.gen != w.gen {
+                continue;
+            }
             r.wake = None;
+            // each check's own start instant: the last of a large batch gets its whole timeout
+            let t = Instant::now();
             match std::mem::replace(&mut r.flight, Flight::Idle) {
                 Flight::Tcp { began, .. } => {
                     // the stream is dropped (closed) here
                     let o = tcp::timed_out(r.spec.target.timeout, began);
-                    self.finish(slot, o, now);
+                    self.finish(slot, o, t);
                 }
                 Flight::Task(h) => r.flight = Flight::Task(h),
                 Flight::Idle if r.suspended => {
                     let d = r.machine.timing().delay_loop;
-                    self.schedule(slot, now, d, true);
+                    self.schedule(slot, t, d, true);
                 }
-                Flight::Idle => self.start(slot, now),
+                Flight::Idle => self.start(slot, t),
             }
         }
+        self.due = due_now;
+        self.next_wake()
+    }
+
+    /// The earliest live deadline.
+    fn next_wake(&mut self) -> Option<Instant> {
+        while let Some(top) = self.queue.peek() {
+            if self.is_live(&top) {
+                return Some(top.at);
+            }
+            self.queue.pop();
+        }
+        None
     }
 
     fn start(&mut self, slot: u32, now: Instant) {
@@ -292,12 +323,7 @@ impl Core {
             return;
         };
         if let (ProbeKind::Tcp, Some((poll, _))) = (&r.spec.kind, &self.io) {
-            match tcp::start(
-                &r.spec.target,
-                poll.registry(),
-                mio::Token(slot as usize),
-                now,
-            ) {
+            match tcp::start(&r.spec.target, poll.registry(), token(slot, r.gen), now) {
                 tcp::Started::Pending(stream) => {
                     let timeout = r.spec.target.timeout;
                     r.flight = Flight::Tcp { stream, began: now };
@@ -339,32 +365,39 @@ impl Core {
                 }
                 return judged;
             }
-            let ready: Vec<(u32, bool, bool)> = events
-                .iter()
-                .map(|e| {
-                    (
-                        e.token().0 as u32,
-                        e.is_writable(),
-                        e.is_error() || e.is_write_closed(),
-                    )
-                })
-                .collect();
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.extend(events.iter().map(|e| {
+                let (slot, gen) = untoken(e.token());
+                (
+                    slot,
+                    gen,
+                    e.is_writable(),
+                    e.is_error() || e.is_write_closed(),
+                )
+            }));
             let now = Instant::now();
-            for (slot, writable, failed) in &ready {
-                let Some(r) = self.get_mut(*slot) else {
+            for &(slot, gen, writable, failed) in &ready {
+                let Some(r) = self.get_mut(slot) else {
                     continue;
                 };
+                if gen.is_some_and(|g| g != r.gen) {
+                    // a closed socket's late event (a forked child may hold its descriptor)
+                    continue;
+                }
                 let Flight::Tcp { stream, began } = &r.flight else {
                     continue;
                 };
-                if let Some(o) = tcp::on_event(stream, *writable, *failed, *began) {
+                if let Some(o) = tcp::on_event(stream, writable, failed, *began) {
                     r.flight = Flight::Idle;
                     r.wake = None;
                     judged += 1;
-                    self.finish(*slot, o, now);
+                    self.finish(slot, o, now);
                 }
             }
-            if ready.len() < EVENTS {
+            let n = ready.len();
+            ready.clear();
+            self.ready = ready;
+            if n < EVENTS {
                 return judged;
             }
         }
@@ -426,6 +459,24 @@ impl Core {
         r.counters.last = Some(outcome);
         self.schedule(slot, now, step.next_in, true);
     }
+}
+
+/// The epoll token of a probe's connect: its slot and generation, so that a late event of a
+/// removed probe's socket is not taken for its successor's in the same slot.
+/// (On a 32-bit target the token holds the slot only.)
+fn token(slot: u32, gen: u32) -> mio::Token {
+    if usize::BITS >= 64 {
+        mio::Token(((u64::from(gen) << 32) | u64::from(slot)) as usize)
+    } else {
+        mio::Token(slot as usize)
+    }
+}
+
+/// The slot and, on a 64-bit target, the generation of a token.
+fn untoken(t: mio::Token) -> (u32, Option<u32>) {
+    let v = t.0 as u64;
+    let gen = (usize::BITS >= 64).then_some((v >> 32) as u32);
+    (v as u32, gen)
 }
 
 impl Drop for Core {

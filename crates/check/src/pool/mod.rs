@@ -368,16 +368,21 @@ async fn drive(
         Some(Ok(fd)) => match unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) } {
             Ok(io) => Some(io),
             Err(e) => {
-                tracing::error!("checkers: cannot wait on the epoll set: {e}; TCP_CHECKs time out");
+                tracing::warn!(
+                    "checkers: cannot wait on the epoll set ({e}); TCP_CHECKs run as tasks"
+                );
                 None
             }
         },
         Some(Err(e)) => {
-            tracing::error!("checkers: cannot wait on the epoll set: {e}; TCP_CHECKs time out");
+            tracing::warn!("checkers: cannot wait on the epoll set ({e}); TCP_CHECKs run as tasks");
             None
         }
         None => None,
     };
+    if io.is_none() {
+        lock(&core).without_epoll();
+    }
     // one timer, moved when the next deadline moves (not a new timer per wake-up)
     let idle = || tokio::time::Instant::now() + Duration::from_secs(86_400);
     let sleep = tokio::time::sleep_until(idle());
@@ -414,7 +419,11 @@ async fn drive(
             }
         };
         tokio::select! {
-            _ = &mut sleep => armed = None,
+            _ = &mut sleep => {
+                // an elapsed timer is ready at every poll: parked until the next deadline
+                sleep.as_mut().reset(idle());
+                armed = None;
+            }
             _ = readable => {}
             d = done.recv() => {
                 if let Some(d) = d {
@@ -427,7 +436,7 @@ async fn drive(
 }
 
 /// Checks due within this much are started together: fewer wake-ups of the driver (a check
-/// starts at most 1 ms early; delays are whole milliseconds at best).
+/// starts at most 1 ms early; tokio's timers have a resolution of 1 ms anyway).
 const SLACK: Duration = Duration::from_millis(1);
 
 #[cfg(test)]
