@@ -4,13 +4,14 @@
 #   big-weight.conf the same with one real server's weight changed
 #   big-plus1.conf  the same plus one real server
 #   big.ipvsadm     the same table for `ipvsadm -R`
-#   big-tcp.conf    big.conf with a TCP_CHECK in every real server, delay_loop 10 (4.5 MB)
+#   big-tcp.conf    big.conf with a TCP_CHECK in every real server, delay_loop $TCP_DELAY
+#                   (default 10; 4.5 MB)
 #   big-tcp-weight.conf, big-tcp-plus1.conf   the same two changes with the TCP_CHECKs
 # Usage: gen.sh OUTDIR [VS] [RS]
 set -euo pipefail
-out=$1; vs=${2:-2000}; rs=${3:-18}
+out=$1; vs=${2:-2000}; rs=${3:-18}; tcp_delay=${TCP_DELAY:-10}
 mkdir -p "$out"
-awk -v vs="$vs" -v rs="$rs" -v out="$out" 'BEGIN {
+awk -v vs="$vs" -v rs="$rs" -v out="$out" -v td="$tcp_delay" 'BEGIN {
   conf = out "/big.conf"; w = out "/big-weight.conf"; p = out "/big-plus1.conf"; r = out "/big.ipvsadm"; t = out "/big-tcp.conf"
   tw = out "/big-tcp-weight.conf"; tp = out "/big-tcp-plus1.conf"
   chk = "        TCP_CHECK {\n            connect_timeout 3\n        }\n"
@@ -18,7 +19,7 @@ awk -v vs="$vs" -v rs="$rs" -v out="$out" 'BEGIN {
     vip = sprintf("10.%d.%d.%d", 100 + int(v / 62500), int(v / 250) % 250, v % 250 + 1)
     hdr = sprintf("virtual_server %s 80 {\n    lb_algo wlc\n    lb_kind NAT\n    protocol TCP\n", vip)
     printf "%s", hdr > conf; printf "%s", hdr > w; printf "%s", hdr > p
-    thdr = sprintf("virtual_server %s 80 {\n    delay_loop 10\n    lb_algo wlc\n    lb_kind NAT\n    protocol TCP\n", vip)
+    thdr = sprintf("virtual_server %s 80 {\n    delay_loop %s\n    lb_algo wlc\n    lb_kind NAT\n    protocol TCP\n", vip, td)
     printf "%s", thdr > t; printf "%s", thdr > tw; printf "%s", thdr > tp
     printf "-A -t %s:80 -s wlc\n", vip > r
     for (i = 0; i < rs; i++) {

@@ -17,6 +17,8 @@ END {
   printf "\nmedians of %d runs          keepalived        lvsd   lvsd/keepalived\n", cnt["lvsd"]
   for (i = 1; i <= nr; i++) {
     split(row[i], kv, ":"); a = med("keepalived", kv[1]); b = med("lvsd", kv[1])
-    printf "%-38s %10.0f  %10.0f   %s\n", kv[2], a, b, (a > 0 ? sprintf("%.2f", b / a) : "-")
+    # -1: not seen within the script's limit
+    printf "%-38s %10s  %10s   %s\n", kv[2], (a < 0 ? "never" : sprintf("%.0f", a)), (b < 0 ? "never" : sprintf("%.0f", b)),
+      (a > 0 && b >= 0 ? sprintf("%.2f", b / a) : "-")
   }
 }

@@ -42,11 +42,29 @@ enum Command {
     Realserver(realserver::RealserverArgs),
 }
 
+/// The daemon's threads share two malloc arenas instead of one each (glibc's default: up to
+/// eight per CPU). A large configuration is read on one thread, its probes live on another and
+/// its tables on a third; with an arena each, the memory freed after the start stays spread
+/// over all of them: 36,000 checked real servers took 82 MB instead of 64 MB. The daemon's
+/// threads allocate little once running, so two arenas cost no contention that matters.
+fn few_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return; // the user's choice
+    }
+    // SAFETY: mallopt only sets a malloc parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => {
+            few_malloc_arenas();
+            run::run(&args)
+        }
         Command::Realserver(args) => realserver::run(&args),
         Command::Ipvs(args) => ipvs::run(&args),
         Command::Status(args) => client::status(&args),

@@ -111,17 +111,17 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
     let mut o = CheckOptions::default();
     let mut spec = match kind {
         CheckerKind::Tcp => CheckSpec::Tcp,
-        CheckerKind::Http | CheckerKind::Ssl => CheckSpec::Http(HttpCheck::default()),
-        CheckerKind::Smtp => CheckSpec::Smtp(SmtpCheck::default()),
-        CheckerKind::Dns => CheckSpec::Dns(DnsCheck {
+        CheckerKind::Http | CheckerKind::Ssl => CheckSpec::Http(Box::default()),
+        CheckerKind::Smtp => CheckSpec::Smtp(Box::default()),
+        CheckerKind::Dns => CheckSpec::Dns(Box::new(DnsCheck {
             r#type: "SOA".into(),
             name: ".".into(),
-        }),
-        CheckerKind::Misc => CheckSpec::Misc(MiscCheck::default()),
-        CheckerKind::Udp => CheckSpec::Udp(UdpCheck::default()),
+        })),
+        CheckerKind::Misc => CheckSpec::Misc(Box::default()),
+        CheckerKind::Udp => CheckSpec::Udp(Box::default()),
         CheckerKind::Ping => CheckSpec::Ping,
-        CheckerKind::File => CheckSpec::File(FileCheck::default()),
-        CheckerKind::Bfd => CheckSpec::Bfd(BfdCheck::default()),
+        CheckerKind::File => CheckSpec::File(Box::default()),
+        CheckerKind::Bfd => CheckSpec::Bfd(Box::default()),
     };
     walk(it.node.children(), BlockKind::Checker(kind), it.d, |it| {
         if it.kw() == "nb_get_retry" {
@@ -296,8 +296,29 @@ pub(crate) fn checker(it: &mut Item<'_>, vs: &VirtualServer, rs: &RealServer) ->
     Some(Checker {
         kind,
         loc,
-        options: Box::new(o),
+        options: shared_options(o),
         effective,
         spec,
+    })
+}
+
+/// A checker's options, shared with the checker parsed before if they are the same (a large
+/// configuration repeats the same few lines in every checker: one copy instead of 36,000).
+fn shared_options(o: CheckOptions) -> std::sync::Arc<CheckOptions> {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    thread_local! {
+        static LAST: RefCell<Option<Arc<CheckOptions>>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(a) if **a == o => a.clone(),
+            _ => {
+                let a = Arc::new(o);
+                *last = Some(a.clone());
+                a
+            }
+        }
     })
 }

@@ -6,11 +6,19 @@
 use super::engine::{Control, Input};
 use super::health_task::HealthInput;
 use crate::proto::{ErrorReply, ReloadReply, Status};
+use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, oneshot};
+
+/// One reply, serialized to the socket as it is written.
+enum Reply {
+    Status(Box<Status>),
+    Reload(Box<ReloadReply>),
+    Error(ErrorReply),
+}
 
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     if let Some(dir) = path.parent() {
@@ -74,15 +82,18 @@ pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
         };
         let h = handles.clone();
         tokio::spawn(async move {
-            let (r, mut w) = stream.into_split();
+            let mut stream = stream;
             let mut line = String::new();
-            if BufReader::new(r).read_line(&mut line).await.is_err() {
-                return;
+            {
+                let (r, _) = stream.split();
+                if BufReader::new(r).read_line(&mut line).await.is_err() {
+                    return;
+                }
             }
-            let reply = match line.trim() {
+            let reply: Reply = match line.trim() {
                 "status" => match status(&h).await {
-                    Ok(s) => serde_json::to_string(&s),
-                    Err(error) => serde_json::to_string(&ErrorReply { error }),
+                    Ok(s) => Reply::Status(Box::new(s)),
+                    Err(error) => Reply::Error(ErrorReply { error }),
                 },
                 req @ ("reload" | "reload --dry-run") => {
                     let dry_run = req.ends_with("--dry-run");
@@ -93,22 +104,38 @@ pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
                             errors: Some("the daemon is stopping".into()),
                             ..Default::default()
                         });
-                    serde_json::to_string(&r)
+                    Reply::Reload(Box::new(r))
                 }
-                other => serde_json::to_string(&ErrorReply {
+                other => Reply::Error(ErrorReply {
                     error: format!("unknown request `{other}` (status, reload, reload --dry-run)"),
                 }),
             };
-            let mut text = reply.unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-            text.push('\n');
-            let _ = w.write_all(text.as_bytes()).await;
-            drop(text);
-            // A status of 10,000 real servers is tens of MB of short-lived JSON; give the
-            // freed memory back to the system instead of keeping it in malloc's arenas.
-            // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            // The reply is written as it is serialized, through a small buffer, on a blocking
+            // thread: a status of 10,000 real servers is ~7 MB of JSON that is never held whole.
+            let Ok(std) = stream.into_std() else { return };
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = std.set_nonblocking(false);
+                let _ = std.set_write_timeout(Some(std::time::Duration::from_secs(30)));
+                let mut w = std::io::BufWriter::with_capacity(64 * 1024, std);
+                let r = match &reply {
+                    Reply::Status(s) => serde_json::to_writer(&mut w, s),
+                    Reply::Reload(r) => serde_json::to_writer(&mut w, r),
+                    Reply::Error(e) => serde_json::to_writer(&mut w, e),
+                };
+                if let Err(e) = r {
+                    tracing::warn!("control socket: the reply was cut short: {e}");
+                    return;
+                }
+                let _ = w.write_all(b"\n").and_then(|_| w.flush());
+                drop(reply);
+                // The status structures of a large table are short-lived: give the freed
+                // memory back to the system instead of keeping it in malloc's arenas.
+                // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+            })
+            .await;
         });
     }
 }
