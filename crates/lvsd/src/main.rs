@@ -57,12 +57,31 @@ fn few_malloc_arenas() {
     }
 }
 
+/// The open files limit up to its hard limit, as keepalived raises its own: every check in
+/// flight holds a socket (36,000 TCP_CHECKs stalled for their connect_timeout would need
+/// thousands; the default soft limit is 1,024). The checkers also cap their checks in flight
+/// below the limit, so a shortage delays checks instead of failing real servers.
+fn raise_open_files_limit() {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid pointers to an rlimit of ours.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => {
             few_malloc_arenas();
+            raise_open_files_limit();
             run::run(&args)
         }
         Command::Realserver(args) => realserver::run(&args),

@@ -57,6 +57,13 @@ pub(super) struct Core {
     queue: Queue,
     /// (reused) the deadlines one call of [`Core::fire`] handles
     due: Vec<Wake>,
+    /// Checks in flight (each holds a socket or a task), and the most there may be: a check
+    /// that would open a descriptor beyond the process's limit waits instead of failing.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Checks deferred since the last log line about it, and when that was.
+    deferred: u64,
+    deferred_logged: Option<Instant>,
     /// (reused) the epoll events one read of the set gave: slot, generation, writable, failed
     ready: Vec<(u32, Option<u32>, bool, bool)>,
     next_gen: u32,
@@ -69,6 +76,28 @@ pub(super) struct Core {
 }
 
 const EVENTS: usize = 1024;
+
+/// How soon a check put off at the cap of checks in flight is looked at again at the latest.
+const CAP_RETRY: Duration = Duration::from_millis(10);
+/// How soon a check put off for lack of descriptors is tried again.
+const SHORTAGE_RETRY: Duration = Duration::from_millis(100);
+
+/// Checks in flight at most: the open files limit, less what the rest of the daemon may need
+/// (sockets, pipes of scripts, files), and at least a few.
+fn max_in_flight() -> usize {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid pointer to an rlimit of ours.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0 {
+        l.rlim_cur
+    } else {
+        1024
+    };
+    let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+    (soft.saturating_sub(soft / 8).saturating_sub(64)).max(8)
+}
 
 impl Core {
     pub fn new(tx: UnboundedSender<PoolEvent>, done: UnboundedSender<Done>) -> Core {
@@ -85,6 +114,10 @@ impl Core {
             index: Index::default(),
             queue: Queue::default(),
             due: Vec::new(),
+            in_flight: 0,
+            max_in_flight: max_in_flight(),
+            deferred: 0,
+            deferred_logged: None,
             ready: Vec::new(),
             next_gen: 0,
             live: 0,
@@ -178,6 +211,9 @@ impl Core {
         if let Flight::Task(h) = &rec.flight {
             h.abort();
         }
+        if !matches!(rec.flight, Flight::Idle) {
+            self.in_flight -= 1;
+        }
         self.free.push(slot);
         self.live -= 1;
     }
@@ -230,6 +266,7 @@ impl Core {
             }
         }
         self.recs.clear();
+        self.in_flight = 0;
         self.free.clear();
         self.queue.clear();
         self.index.clear();
@@ -262,6 +299,7 @@ impl Core {
         // what is due now is taken first: a probe rescheduled while this runs (a delay shorter
         // than the slack, a connect refused at once) waits for the next call
         let mut due_now = std::mem::take(&mut self.due);
+        let mut capped = false;
         while let Some(top) = self.queue.peek() {
             if !self.is_live(&top) {
                 self.queue.pop();
@@ -273,6 +311,15 @@ impl Core {
                     .get(top.slot)
                     .is_some_and(|r| matches!(r.flight, Flight::Tcp { .. }));
             if top.at > due || early_timeout {
+                break;
+            }
+            // at the cap of checks in flight, a due check waits in the queue for one to end
+            // (a connect's timeout is always handled: it ends a flight)
+            let starts = self
+                .get(top.slot)
+                .is_some_and(|r| matches!(r.flight, Flight::Idle) && !r.suspended);
+            if starts && self.in_flight + due_now.len() >= self.max_in_flight {
+                capped = true;
                 break;
             }
             self.queue.pop();
@@ -293,6 +340,7 @@ impl Core {
                 Flight::Tcp { began, .. } => {
                     // the stream is dropped (closed) here
                     let o = tcp::timed_out(r.spec.target.timeout, began);
+                    self.in_flight -= 1;
                     self.finish(slot, o, t);
                 }
                 Flight::Task(h) => r.flight = Flight::Task(h),
@@ -304,7 +352,12 @@ impl Core {
             }
         }
         self.due = due_now;
-        self.next_wake()
+        let next = self.next_wake();
+        if capped {
+            // the flights that end wake the driver; this is the latest it looks again
+            return Some(next.map_or(now + CAP_RETRY, |n| n.max(now + CAP_RETRY)));
+        }
+        next
     }
 
     /// The earliest live deadline.
@@ -327,9 +380,15 @@ impl Core {
                 tcp::Started::Pending(stream) => {
                     let timeout = r.spec.target.timeout;
                     r.flight = Flight::Tcp { stream, began: now };
+                    self.in_flight += 1;
                     self.schedule(slot, now, timeout, true);
                 }
                 tcp::Started::Done(o) => self.finish(slot, o, now),
+                tcp::Started::Busy(why) => {
+                    // this host is short of descriptors: not a result; again a little later
+                    self.defer(&why, now);
+                    self.schedule(slot, now, SHORTAGE_RETRY, false);
+                }
             }
             return;
         }
@@ -350,6 +409,25 @@ impl Core {
             let _ = done.send(Done { slot, gen, outcome });
         });
         r.flight = Flight::Task(task.abort_handle());
+        self.in_flight += 1;
+    }
+
+    /// Counts a check put off for lack of descriptors; says so at most every 10 s.
+    fn defer(&mut self, why: &str, now: Instant) {
+        self.deferred += 1;
+        if self
+            .deferred_logged
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(10))
+        {
+            tracing::warn!(
+                "checkers: {} check(s) put off, not failed: {why} ({} in flight; raise the \
+                 open files limit, LimitNOFILE=)",
+                self.deferred,
+                self.in_flight
+            );
+            self.deferred = 0;
+            self.deferred_logged = Some(now);
+        }
     }
 
     /// Judges the TCP_CHECK connects whose sockets have an event; returns how many.
@@ -390,6 +468,7 @@ impl Core {
                 if let Some(o) = tcp::on_event(stream, writable, failed, *began) {
                     r.flight = Flight::Idle;
                     r.wake = None;
+                    self.in_flight -= 1;
                     judged += 1;
                     self.finish(slot, o, now);
                 }
@@ -412,6 +491,7 @@ impl Core {
             return; // a removed probe's late result
         }
         r.flight = Flight::Idle;
+        self.in_flight -= 1;
         self.finish(d.slot, d.outcome, Instant::now());
     }
 

@@ -6,7 +6,7 @@
 //! The same verdicts and error texts as [`crate::probe::tcp::check`]: "connect: connection
 //! refused", "timeout after 3s (connecting)", "bind 10.0.0.1:0: ...".
 
-use crate::probe::connect::{expired, io_text, raw_socket};
+use crate::probe::connect::{configure, expired, io_text, new_socket};
 use crate::probe::{Outcome, Target};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -18,11 +18,32 @@ pub(super) enum Started {
     Pending(TcpStream),
     /// Decided at once: connected already, or refused / unreachable / a bind error.
     Done(Outcome),
+    /// This host is out of descriptors or buffers: nothing was checked (not the real
+    /// server's failure); the text says what ran out.
+    Busy(String),
+}
+
+/// A socket error that is this host's shortage, not the target's failure.
+fn is_shortage(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// Starts one check of `t`, registering the socket with `registry` under `token`.
 pub(super) fn start(t: &Target, registry: &Registry, token: Token, began: Instant) -> Started {
-    let sock = match raw_socket(t, false) {
+    let sock = match new_socket(t) {
+        Ok(s) => s,
+        Err(e) if is_shortage(&e) => return Started::Busy(format!("socket: {}", io_text(&e))),
+        Err(e) => {
+            return Started::Done(Outcome::fail(
+                began.elapsed(),
+                format!("socket: {}", io_text(&e)),
+            ))
+        }
+    };
+    let sock = match configure(sock, t, false) {
         Ok(s) => s,
         Err(e) => return Started::Done(Outcome::fail(began.elapsed(), e)),
     };

@@ -93,14 +93,22 @@ fn socket(target: &Target, nodelay: bool) -> Result<TcpSocket, String> {
 
 /// The same, as a plain non-blocking socket (the pool's TCP_CHECK path drives it itself).
 pub(crate) fn raw_socket(target: &Target, nodelay: bool) -> Result<Socket, String> {
-    let domain = Domain::for_address(target.addr);
-    // non-blocking and close-on-exec at creation: one system call instead of five
-    let s = Socket::new(
-        domain,
+    let s = new_socket(target).map_err(|e| format!("socket: {}", io_text(&e)))?;
+    configure(s, target, nodelay)
+}
+
+/// A non-blocking, close-on-exec TCP socket for `target`'s family: one system call instead
+/// of five.
+pub(crate) fn new_socket(target: &Target) -> io::Result<Socket> {
+    Socket::new(
+        Domain::for_address(target.addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )
-    .map_err(|e| format!("socket: {}", io_text(&e)))?;
+}
+
+/// `s` with the checker's options, bound.
+pub(crate) fn configure(s: Socket, target: &Target, nodelay: bool) -> Result<Socket, String> {
     // Checks send small requests and wait for the answer: no Nagle delay.
     if nodelay {
         let _ = s.set_tcp_nodelay(true);
