@@ -57,6 +57,8 @@ pub(super) struct Core {
     queue: Queue,
     /// (reused) the deadlines one call of [`Core::fire`] handles
     due: Vec<Wake>,
+    /// Due checks held at the cap of checks in flight, in the order they came due.
+    held: std::collections::VecDeque<Wake>,
     /// Checks in flight (each holds a socket or a task), and the most there may be: a check
     /// that would open a descriptor beyond the process's limit waits instead of failing.
     in_flight: usize,
@@ -114,6 +116,7 @@ impl Core {
             index: Index::default(),
             queue: Queue::default(),
             due: Vec::new(),
+            held: Default::default(),
             in_flight: 0,
             max_in_flight: max_in_flight(),
             deferred: 0,
@@ -266,6 +269,7 @@ impl Core {
             }
         }
         self.recs.clear();
+        self.held.clear();
         self.in_flight = 0;
         self.free.clear();
         self.queue.clear();
@@ -299,7 +303,18 @@ impl Core {
         // what is due now is taken first: a probe rescheduled while this runs (a delay shorter
         // than the slack, a connect refused at once) waits for the next call
         let mut due_now = std::mem::take(&mut self.due);
-        let mut capped = false;
+        // at the cap of checks in flight a due check is held (in order) until one ends; the
+        // ones held before go first
+        let mut room = self.max_in_flight.saturating_sub(self.in_flight);
+        while room > 0 {
+            let Some(w) = self.held.pop_front() else {
+                break;
+            };
+            if self.is_live(&w) {
+                due_now.push(w);
+                room -= 1;
+            }
+        }
         while let Some(top) = self.queue.peek() {
             if !self.is_live(&top) {
                 self.queue.pop();
@@ -313,16 +328,18 @@ impl Core {
             if top.at > due || early_timeout {
                 break;
             }
-            // at the cap of checks in flight, a due check waits in the queue for one to end
-            // (a connect's timeout is always handled: it ends a flight)
+            self.queue.pop();
+            // (timeouts and suspended probes are never held: they end or start nothing)
             let starts = self
                 .get(top.slot)
                 .is_some_and(|r| matches!(r.flight, Flight::Idle) && !r.suspended);
-            if starts && self.in_flight + due_now.len() >= self.max_in_flight {
-                capped = true;
-                break;
+            if starts {
+                if room == 0 {
+                    self.held.push_back(top);
+                    continue;
+                }
+                room -= 1;
             }
-            self.queue.pop();
             due_now.push(top);
         }
         for w in due_now.drain(..) {
@@ -353,9 +370,10 @@ impl Core {
         }
         self.due = due_now;
         let next = self.next_wake();
-        if capped {
+        if !self.held.is_empty() {
             // the flights that end wake the driver; this is the latest it looks again
-            return Some(next.map_or(now + CAP_RETRY, |n| n.max(now + CAP_RETRY)));
+            let retry = now + CAP_RETRY;
+            return Some(next.map_or(retry, |n| n.min(retry)));
         }
         next
     }

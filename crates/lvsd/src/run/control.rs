@@ -13,6 +13,29 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, oneshot};
 
+/// A socket whose writes fail once `until` has passed.
+struct Until {
+    s: std::os::unix::net::UnixStream,
+    until: std::time::Instant,
+}
+
+impl std::io::Write for Until {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let left = self
+            .until
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.s.set_write_timeout(Some(left))?;
+        self.s.write(b)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.s.flush()
+    }
+}
+
 /// One reply, serialized to the socket as it is written.
 enum Reply {
     Status(Box<Status>),
@@ -115,8 +138,10 @@ pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
             let Ok(std) = stream.into_std() else { return };
             let _ = tokio::task::spawn_blocking(move || {
                 let _ = std.set_nonblocking(false);
-                let _ = std.set_write_timeout(Some(std::time::Duration::from_secs(30)));
-                let mut w = std::io::BufWriter::with_capacity(64 * 1024, std);
+                // a client that stops reading holds this thread (and the daemon's exit) 30 s
+                // at most in all
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                let mut w = std::io::BufWriter::with_capacity(64 * 1024, Until { s: std, until });
                 let r = match &reply {
                     Reply::Status(s) => serde_json::to_writer(&mut w, s),
                     Reply::Reload(r) => serde_json::to_writer(&mut w, r),
