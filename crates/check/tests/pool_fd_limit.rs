@@ -180,56 +180,13 @@ fn held_checks_do_not_delay_the_timeouts_of_checks_in_flight() {
 fn checks_beyond_the_open_files_limit_wait_instead_of_failing() {
     let _one = LIMIT.lock().unwrap_or_else(|e| e.into_inner());
     in_netns(|| async {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        // accept and close, so that the listener's backlog never fills
-        tokio::spawn(async move {
-            while let Ok((s, _)) = l.accept().await {
-                drop(s);
-            }
-        });
-        // 64 descriptors for the whole process: 300 probes all due at once would need 300
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: valid pointers to an rlimit of ours.
-        unsafe {
-            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-            let low = libc::rlimit {
-                rlim_cur: 64,
-                rlim_max: lim.rlim_max,
-            };
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &low), 0);
-        }
+        let addr = accept_all().await;
+        // 64 descriptors for the whole process before the pool starts: 300 probes all due at
+        // once would need 300
+        let lim = get_limit();
+        set_soft_limit(64, &lim);
         let probes: Vec<Probe> = (0..300)
-            .map(|i| Probe {
-                spec: ProbeSpec {
-                    kind: ProbeKind::Tcp,
-                    target: Target {
-                        addr,
-                        // distinct probes of one listener: distinct source ports
-                        bind: Some(format!("127.0.0.{}:0", 1 + i % 200).parse().unwrap()),
-                        bind_if: None,
-                        fwmark: Some(i as u32 + 1),
-                        timeout: Duration::from_secs(2),
-                    },
-                    timing: Timing {
-                        delay_loop: Duration::from_secs(60),
-                        retry: 0,
-                        delay_before_retry: Duration::from_secs(1),
-                        warmup: Duration::ZERO,
-                        alpha: false,
-                        rise: 1,
-                        fall: None,
-                    },
-                },
-                users: vec![CheckerId {
-                    vs: i,
-                    rs: 0,
-                    checker: 0,
-                }],
-            })
+            .map(|i| tcp_probe(i, addr, Duration::from_secs(2)))
             .collect();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let pool = Pool::start(probes, tx);
@@ -241,8 +198,7 @@ fn checks_beyond_the_open_files_limit_wait_instead_of_failing() {
                 break;
             }
         }
-        // SAFETY: as above.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+        set_soft_limit(lim.rlim_cur, &lim);
         let st = pool.status();
         let failed: Vec<_> = st.iter().filter(|s| s.failures > 0).collect();
         assert!(
