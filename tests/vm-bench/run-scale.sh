@@ -32,11 +32,14 @@ trap 'rm -rf "$d"' EXIT
 TCP_DELAY=$DELAY bash tests/vm-bench/gen.sh "$d"
 OUT=${CARGO_TARGET_DIR:-target}/vm-bench-scale${CHECKS:+-checks}.txt
 TMO=900; [ -n "$CHECKS" ] && TMO=1500
-PAYLOAD=(-c "$d/big.conf" -c "$d/big-weight.conf" -c "$d/big-plus1.conf")
+# the reloads are timed by watch_dest (one netlink dump every 10 ms, no process per poll)
+cargo build --release -q -p lvsd-ipvs --example watch_dest
+WATCH=${CARGO_TARGET_DIR:-target}/release/examples/watch_dest
+PAYLOAD=(-x "$WATCH" -c "$d/big.conf" -c "$d/big-weight.conf" -c "$d/big-plus1.conf")
 if [ -n "$CHECKS" ]; then
   # the listener: std + libc only, built alone
   rustc --edition 2021 -O -C debuginfo=0 crates/check/examples/listen_many.rs -o "$d/listen_many"
-  PAYLOAD=(-c "$d/big-tcp.conf" -c "$d/big-tcp-weight.conf" -c "$d/big-tcp-plus1.conf" -x "$d/listen_many")
+  PAYLOAD=(-x "$WATCH" -c "$d/big-tcp.conf" -c "$d/big-tcp-weight.conf" -c "$d/big-tcp-plus1.conf" -x "$d/listen_many")
 fi
 : > "$d/results"
 echo "host load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)${CHECKS:+; delay_loop $DELAY}"

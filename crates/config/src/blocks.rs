@@ -20,13 +20,15 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 use std::sync::Arc;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 /// What a load remembers of its `virtual_server` blocks, for the next load.
 #[derive(Debug, Clone, Default)]
 pub struct BlockCache {
-    hasher: RandomState,
-    /// (hash of the block's text, its length) -> the block's virtual server.
-    entries: HashMap<(u64, usize), Entry>,
+    /// The seed of the blocks' hashes (random per process).
+    seed: u64,
+    /// (128-bit hash of the block's text, its length) -> the block's virtual server.
+    entries: HashMap<(u128, usize), Entry>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +39,8 @@ struct Entry {
     line: u32,
     /// Logical lines of the block.
     logical: usize,
+    /// The virtual server names a script (whose file is checked again at each load).
+    scripts: bool,
 }
 
 impl BlockCache {
@@ -82,60 +86,99 @@ struct Split<'t> {
     rest: Vec<Block<'t>>,
 }
 
-/// One line's tokens as the lexer would make them (kinds only) and its first word; None for a
-/// line whose meaning may depend on other lines (a parameter, a conditional, a generator, an
-/// include, an escaped comment). One pass over a plain line (no comment, quote, escape, `$` or
-/// non-ASCII character); other lines go through the lexer's own functions.
-fn read_line<'l>(line: &'l str, ev: &mut Vec<TokKind>) -> Option<&'l str> {
+/// What a byte is to [`read_line`]'s fast path.
+const WORD: u8 = 0;
+const SPACE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+/// A comment, a quote, an escape, a parameter or a non-ASCII character: the lexer decides.
+const SPECIAL: u8 = 4;
+const NEWLINE: u8 = 5;
+
+const fn byte_classes() -> [u8; 256] {
+    let mut t = [WORD; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = SPECIAL;
+        b += 1;
+    }
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0x0b] = SPACE;
+    t[0x0c] = SPACE;
+    t[b'{' as usize] = OPEN;
+    t[b'}' as usize] = CLOSE;
+    t[b'#' as usize] = SPECIAL;
+    t[b'!' as usize] = SPECIAL;
+    t[b'"' as usize] = SPECIAL;
+    t[b'\'' as usize] = SPECIAL;
+    t[b'\\' as usize] = SPECIAL;
+    t[b'$' as usize] = SPECIAL;
+    t[b'\n' as usize] = NEWLINE;
+    t
+}
+
+static CLASS: [u8; 256] = byte_classes();
+
+/// One line: where it ends and where the next one starts.
+struct Line<'t> {
+    /// Where the next line starts.
+    next: usize,
+    first_word: &'t str,
+}
+
+/// The line of `text` that starts at byte `from`: its tokens as the lexer would make them
+/// (kinds only, into `ev`) and its first word; None for a line whose meaning may depend on
+/// other lines (a parameter, a conditional, a generator, an include, an escaped comment). One
+/// pass over a plain line (no comment, quote, escape, `$` or non-ASCII character), a table
+/// lookup per byte; other lines go through the lexer's own functions.
+fn read_line<'t>(text: &'t str, from: usize, ev: &mut Vec<TokKind>) -> Option<Line<'t>> {
     ev.clear();
-    let bytes = line.as_bytes();
-    let mut in_word = false;
+    let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut first: Option<(usize, usize)> = None;
     let mut plain = true;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'{' | b'}' => {
-                ev.push(if b == b'{' {
-                    TokKind::Open
-                } else {
-                    TokKind::Close
-                });
-                if in_word {
-                    if let Some((s, 0)) = first {
-                        first = Some((s, i));
-                    }
+    let mut i = from;
+    let mut end = n;
+    while i < n {
+        match CLASS[usize::from(bytes[i])] {
+            WORD => {
+                let s = i;
+                i += 1;
+                while i < n && CLASS[usize::from(bytes[i])] == WORD {
+                    i += 1;
                 }
-                in_word = false;
-            }
-            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => {
-                if in_word {
-                    if let Some((s, 0)) = first {
-                        first = Some((s, i));
-                    }
+                ev.push(TokKind::Word);
+                if first.is_none() {
+                    first = Some((s, i));
                 }
-                in_word = false;
             }
-            b'#' | b'!' | b'"' | b'\'' | b'\\' | b'$' | 0x80.. => {
-                plain = false;
+            SPACE => i += 1,
+            OPEN => {
+                ev.push(TokKind::Open);
+                i += 1;
+            }
+            CLOSE => {
+                ev.push(TokKind::Close);
+                i += 1;
+            }
+            NEWLINE => {
+                end = i;
                 break;
             }
             _ => {
-                if !in_word {
-                    ev.push(TokKind::Word);
-                    if first.is_none() {
-                        first = Some((i, 0));
-                    }
-                }
-                in_word = true;
+                plain = false;
+                end = memchr::memchr(b'\n', &bytes[i..]).map_or(n, |k| i + k);
+                break;
             }
         }
     }
+    let next = if end < n { end + 1 } else { n };
+    let line = &text[from..end];
+    let line = line.strip_suffix('\r').unwrap_or(line);
     let word = if plain {
-        match first {
-            Some((s, 0)) => &line[s..],
-            Some((s, e)) => &line[s..e],
-            None => "",
-        }
+        first.map_or("", |(s, e)| &text[s..e])
     } else {
         let st = strip_comment(line);
         if st.escaped_comment.is_some() {
@@ -154,7 +197,10 @@ fn read_line<'l>(line: &'l str, ev: &mut Vec<TokKind>) -> Option<&'l str> {
     if word.starts_with(['@', '~']) || word.starts_with("include") {
         return None;
     }
-    Some(word)
+    Some(Line {
+        next,
+        first_word: word,
+    })
 }
 
 /// Splits `text` into its `virtual_server` blocks and the rest; None when the file has anything
@@ -170,16 +216,16 @@ fn split(text: &str) -> Option<Split<'_>> {
     let mut block: Option<(u32, usize, usize)> = None;
     let mut ev = Vec::new();
     let mut offset = 0usize;
-    for (i, raw) in text.split_inclusive('\n').enumerate() {
+    let mut i = 0usize;
+    while offset < text.len() {
         if i >= reader::MAX_LINES {
             return None; // the reader's limit applies to the whole file
         }
-        let lineno = u32::try_from(i + 1).ok()?;
+        i += 1;
+        let lineno = u32::try_from(i).ok()?;
         let start = offset;
-        offset += raw.len();
-        let line = raw.strip_suffix('\n').unwrap_or(raw);
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let first_word = read_line(line, &mut ev)?;
+        let Line { next, first_word } = read_line(text, start, &mut ev)?;
+        offset = next;
         let mut ends_run = |run: &mut Option<(u32, usize)>| {
             if let Some((first, from)) = run.take() {
                 rest.push(Block {
@@ -310,20 +356,24 @@ fn shift_vs(vs: &mut VirtualServer, delta: i64) {
 }
 
 /// Every script of a virtual server, in the order the parse checks them.
-fn scripts_of(vs: &VirtualServer) -> Vec<&crate::model::Script> {
-    let mut out: Vec<&crate::model::Script> = Vec::new();
-    out.extend(vs.quorum_up.iter());
-    out.extend(vs.quorum_down.iter());
+fn for_each_script<'v>(vs: &'v VirtualServer, mut f: impl FnMut(&'v crate::model::Script)) {
+    vs.quorum_up.iter().for_each(&mut f);
+    vs.quorum_down.iter().for_each(&mut f);
     for r in &vs.real_servers {
-        out.extend(r.notify_up.as_deref());
-        out.extend(r.notify_down.as_deref());
+        r.notify_up.as_deref().into_iter().for_each(&mut f);
+        r.notify_down.as_deref().into_iter().for_each(&mut f);
         for c in &r.checkers {
             if let crate::model::CheckSpec::Misc(m) = &c.spec {
-                out.extend(m.misc_path.iter());
+                m.misc_path.iter().for_each(&mut f);
             }
         }
     }
-    out
+}
+
+fn has_scripts(vs: &VirtualServer) -> bool {
+    let mut any = false;
+    for_each_script(vs, |_| any = true);
+    any
 }
 
 /// The logical lines of parts of one file, each read on its own at its place.
@@ -415,7 +465,7 @@ fn first_load(path: &Path, opts: &LoadOptions, text: &str, split: &Split<'_>) ->
             return loaded;
         }
     }
-    let hasher = RandomState::new();
+    let seed = RandomState::new().hash_one(0u64);
     let entries = split
         .blocks
         .iter()
@@ -424,18 +474,20 @@ fn first_load(path: &Path, opts: &LoadOptions, text: &str, split: &Split<'_>) ->
                 return None;
             }
             let vs = *at.get(&b.line)?;
-            let key = (hasher.hash_one(b.text.as_bytes()), b.text.len());
+            let key = (xxh3_128_with_seed(b.text.as_bytes(), seed), b.text.len());
+            let scripts = has_scripts(&loaded.config.virtual_servers[vs]);
             Some((
                 key,
                 Entry {
                     vs,
                     line: b.line,
                     logical: b.logical,
+                    scripts,
                 },
             ))
         })
         .collect();
-    loaded.blocks = BlockCache { hasher, entries };
+    loaded.blocks = BlockCache { seed, entries };
     loaded.reuse = Reuse {
         incremental: true,
         blocks: split.blocks.len(),
@@ -478,7 +530,7 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
     if !cfg.virtual_servers.is_empty() {
         return full();
     }
-    let hasher = prev.map(|p| p.cache.hasher.clone()).unwrap_or_default();
+    let seed = prev.map_or(0, |p| p.cache.seed);
     let mut reuse = Reuse {
         incremental: true,
         blocks: split.blocks.len(),
@@ -486,9 +538,10 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
     };
     let mut logical = rest_logical;
     // per block: its key and, when it parsed cleanly, where its virtual server went
-    let mut keep: Vec<((u64, usize), u32, usize)> = Vec::new();
+    // (key, first line, logical lines, names a script)
+    let mut keep: Vec<((u128, usize), u32, usize, bool)> = Vec::new();
     for b in &split.blocks {
-        let key = (hasher.hash_one(b.text.as_bytes()), b.text.len());
+        let key = (xxh3_128_with_seed(b.text.as_bytes(), seed), b.text.len());
         let old = prev.and_then(|p| {
             let e = p.cache.entries.get(&key)?;
             Some((e, p.config.virtual_servers.get(e.vs)?))
@@ -500,11 +553,11 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
             if delta != 0 {
                 shift_vs(Arc::make_mut(&mut v), delta);
             }
-            keep.push((key, b.line, e.logical));
+            keep.push((key, b.line, e.logical, e.scripts));
             // what the parse checks outside the text: the scripts on disk (one may have been
-            // removed since)
-            for sc in scripts_of(&v) {
-                validate::check_script_file(sc, &mut diags);
+            // removed since); the walk over the real servers only for a block that names one
+            if e.scripts {
+                for_each_script(&v, |sc| validate::check_script_file(sc, &mut diags));
             }
             cfg.virtual_servers.push(v);
             logical += e.logical;
@@ -517,7 +570,7 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
         logical += n;
         if let Some(v) = vs {
             if d.is_empty() {
-                keep.push((key, b.line, n));
+                keep.push((key, b.line, n, has_scripts(&v)));
             }
             cfg.virtual_servers.push(v);
         }
@@ -533,15 +586,23 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
         .collect();
     let entries = keep
         .into_iter()
-        .filter_map(|(key, line, logical)| {
+        .filter_map(|(key, line, logical, scripts)| {
             let vs = *at.get(&line)?;
-            Some((key, Entry { vs, line, logical }))
+            Some((
+                key,
+                Entry {
+                    vs,
+                    line,
+                    logical,
+                    scripts,
+                },
+            ))
         })
         .collect();
     let mut sources = SourceMap::default();
     sources.add(path, text);
     let mut loaded = crate::finish_loaded(cfg, sources, diags, logical);
-    loaded.blocks = BlockCache { hasher, entries };
+    loaded.blocks = BlockCache { seed, entries };
     loaded.reuse = reuse;
     loaded
 }
