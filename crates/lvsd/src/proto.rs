@@ -166,17 +166,53 @@ pub struct ErrorReply {
     pub error: String,
 }
 
-/// A counter struct (serialised with named u64 fields) as [`Counters`].
+/// A counter struct (serialised with named u64 fields) as [`Counters`]; a nested map of
+/// counters (the VRRP drops by reason) is flattened as `<field>_<name>` (`drops_auth_type`).
+/// (Read as one flat map, the nested one made the whole conversion fail: `lvsd status` showed
+/// no VRRP counters at all.)
 pub fn counters<T: Serialize>(stats: &T) -> Counters {
-    serde_json::to_value(stats)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+    fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Counters) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let k = k.replace('-', "_");
+                    let name = if prefix.is_empty() {
+                        k
+                    } else {
+                        format!("{prefix}_{k}")
+                    };
+                    flatten(&name, v, out);
+                }
+            }
+            v => {
+                if let Some(n) = v.as_u64() {
+                    out.insert(prefix.to_string(), n);
+                }
+            }
+        }
+    }
+    let mut out = Counters::new();
+    if let Ok(v) = serde_json::to_value(stats) {
+        flatten("", &v, &mut out);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instances_counters_include_every_drop_reason() {
+        let mut st = lvsd_vrrp::validate::Stats::default();
+        st.adverts_rx = 7;
+        st.count_drop(lvsd_vrrp::validate::DropReason::Ttl);
+        let c = counters(&st);
+        assert_eq!(c.get("adverts_rx"), Some(&7), "{c:?}");
+        assert_eq!(c.get("drops_ttl"), Some(&1), "{c:?}");
+        assert_eq!(c.get("drops_checksum"), Some(&0), "{c:?}");
+        assert_eq!(c.get("drops_auth_type"), Some(&0), "{c:?}");
+    }
 
     #[test]
     fn a_status_round_trips_and_keeps_its_field_names() {
