@@ -11,6 +11,10 @@ done
 for p in qemu-system-x86 busybox-static cpio kmod xz-utils ipvsadm nftables file; do
   dpkg -s "$p" >/dev/null 2>&1 || vm+=("$p")
 done
+# The metrics tests: promtool checks a scrape, a Prometheus server in the lab queries it.
+for p in prometheus curl; do
+  dpkg -s "$p" >/dev/null 2>&1 || vm+=("$p")
+done
 if ((${#need[@]} + ${#vm[@]})); then
   apt-get update -qq
   if ((${#need[@]})); then apt-get install -y -qq "${need[@]}" >/dev/null; fi
@@ -18,6 +22,8 @@ if ((${#need[@]} + ${#vm[@]})); then
 fi
 # Debian's keepalived package starts its service; lvsd's tests do not want it running.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
+# nor Debian's Prometheus service (the tests start their own, in a namespace)
+systemctl disable --now prometheus >/dev/null 2>&1 || true
 # The VM's kernel (apt-get download) and initramfs, cached in target/vm; quiet when built.
 bash "$(dirname "$0")/vm/ipvs-vm.sh" --build
 if ! command -v cargo >/dev/null; then

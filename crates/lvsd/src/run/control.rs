@@ -81,7 +81,7 @@ async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
 }
 
 /// The engine's part and the health task's part of `status`.
-async fn status(h: &Handles) -> Result<Status, String> {
+pub async fn status(h: &Handles) -> Result<Status, String> {
     let engine = h.engine.clone();
     let vrrp = ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
         .await
@@ -93,8 +93,7 @@ async fn status(h: &Handles) -> Result<Status, String> {
     Ok(Status { vrrp, lvs })
 }
 
-pub async fn serve(listener: UnixListener, handles: Handles, path: PathBuf) {
-    let handles = std::sync::Arc::new(handles);
+pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, path: PathBuf) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,

@@ -14,6 +14,7 @@ mod engine;
 mod guard;
 mod health_task;
 mod links;
+mod metrics;
 mod plan;
 mod ratelimit;
 mod reconcile_task;
@@ -64,6 +65,10 @@ pub struct RunArgs {
     /// How long STOP notify scripts may run at shutdown.
     #[arg(long, default_value = "5", value_name = "SECONDS")]
     stop_timeout: f64,
+    /// Serve Prometheus metrics on this address (`GET /metrics`; docs/metrics.md), e.g.
+    /// 127.0.0.1:9650 or [::]:9650. Off unless set.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// What the notify runner must do (from the engine's actions).
@@ -186,15 +191,30 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
     // the running configuration: what a reload compares with and reuses
     let mut current = plan;
+    let handles = std::sync::Arc::new(control::Handles {
+        engine: engine.clone(),
+        health: health_tx.clone(),
+        reload: reload_tx,
+    });
     tokio::spawn(control::serve(
         listener,
-        control::Handles {
-            engine: engine.clone(),
-            health: health_tx.clone(),
-            reload: reload_tx,
-        },
+        handles.clone(),
         args.socket.clone(),
     ));
+    let reloads = metrics::SharedReloads::default();
+    metrics::Reloads::record(&reloads, true, &args.file);
+    if let Some(addr) = args.metrics_listen {
+        match metrics::bind(addr).await {
+            Ok(l) => {
+                tracing::info!("metrics: http://{addr}/metrics");
+                tokio::spawn(metrics::serve(l, handles, host_tx.clone(), reloads.clone()));
+            }
+            Err(e) => {
+                tracing::error!("metrics: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     trim_later();
 
@@ -215,11 +235,15 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
+                let r = reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
+                metrics::Reloads::record(&reloads, r.ok, &args.file);
             }
             req = reload_rx.recv() => {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
                     let r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
+                    if !dry_run {
+                        metrics::Reloads::record(&reloads, r.ok, &args.file);
+                    }
                     let _ = reply.send(r);
                 }
             }

@@ -35,6 +35,8 @@ pub enum Input {
     /// The kernel's table now (for `status`), guarded services under their address keys,
     /// with the guard's marks; None without IPVS.
     Table(oneshot::Sender<Option<(Table, Marks)>>),
+    /// The reconciler's counters (for the metrics).
+    Counters(oneshot::Sender<super::reconciler::Counters>),
     Stop,
 }
 
@@ -304,6 +306,9 @@ fn run(
                     (t, marks)
                 });
                 let _ = reply.send(table);
+            }
+            Input::Counters(reply) => {
+                let _ = reply.send(r.counters);
             }
             Input::Stop => {
                 r.stop();

@@ -157,6 +157,11 @@ impl Lab {
 
     /// `lvsd run` in a node with this configuration; returns the PID.
     pub fn lvsd(&mut self, node: &str, conf: &str) -> u32 {
+        self.lvsd_with(node, conf, &[])
+    }
+
+    /// `lvsd run` with extra arguments.
+    pub fn lvsd_with(&mut self, node: &str, conf: &str, extra: &[&str]) -> u32 {
         let path = self.write(&format!("{node}.conf"), conf);
         let sock = self.dir.join(format!("{node}.sock"));
         let state = self.dir.join(format!("{node}.realserver.json"));
@@ -167,15 +172,19 @@ impl Lab {
             node,
             "lvsd",
             &[
-                &bin,
-                "run",
-                "-f",
-                &p,
-                "--socket",
-                &s,
-                "--realserver-state",
-                &st,
-            ],
+                &[
+                    bin.as_str(),
+                    "run",
+                    "-f",
+                    &p,
+                    "--socket",
+                    &s,
+                    "--realserver-state",
+                    &st,
+                ],
+                extra,
+            ]
+            .concat(),
         )
     }
 

@@ -1,0 +1,117 @@
+//! One scrape: the process families here, the others in their modules, encoded with
+//! prometheus-client's collector API from a [`Snapshot`] and the kernel's IPVS table read now.
+
+use super::families::{counters, gauges, infos};
+use super::Snapshot;
+use lvsd_ipvs::netlink::IpvsSocket;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::registry::Registry;
+use std::fmt;
+
+#[derive(Debug)]
+struct Scrape {
+    snap: Snapshot,
+    ipvs: Option<lvsd_ipvs::netlink::Snapshot>,
+}
+
+/// Encodes a scrape: the snapshot and the kernel's IPVS table with its counters, read now
+/// (none without IPVS).
+pub fn encode(snap: Snapshot) -> Result<String, fmt::Error> {
+    let ipvs = IpvsSocket::open().ok().and_then(|mut s| s.snapshot().ok());
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Scrape { snap, ipvs }));
+    let mut out = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
+    Ok(out)
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot").finish_non_exhaustive()
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let s = &self.snap;
+        process(&mut enc, s)?;
+        super::vrrp::encode(&mut enc, s)?;
+        super::lvs::encode(&mut enc, s)?;
+        if let Some(t) = &self.ipvs {
+            super::ipvs::encode(&mut enc, t)?;
+        }
+        Ok(())
+    }
+}
+
+fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    infos(
+        enc,
+        "lvsd_build",
+        "The lvsd version running.",
+        vec![vec![("version", env!("CARGO_PKG_VERSION").to_string())]],
+    )?;
+    gauges(
+        enc,
+        "lvsd_up",
+        "1 while lvsd answers.",
+        vec![(vec![], 1i64)],
+    )?;
+    let started = s.now - s.status.vrrp.uptime_us as f64 / 1e6;
+    gauges(
+        enc,
+        "lvsd_start_time_seconds",
+        "When lvsd started, in seconds since the epoch.",
+        vec![(vec![], started)],
+    )?;
+    let r = &s.reloads;
+    counters(
+        enc,
+        "lvsd_config_loads",
+        "Configuration loads (the start and every reload) by result: success (applied) or failure (refused, the running configuration kept).",
+        vec![
+            (vec![("result", "success".into())], r.succeeded),
+            (vec![("result", "failure".into())], r.failed),
+        ],
+    )?;
+    gauges(
+        enc,
+        "lvsd_config_last_reload_successful",
+        "1 if the last configuration load was applied, 0 if it was refused.",
+        vec![(vec![], i64::from(r.last_ok))],
+    )?;
+    gauges(
+        enc,
+        "lvsd_config_last_reload_success_timestamp_seconds",
+        "When a configuration was last applied, in seconds since the epoch.",
+        vec![(vec![], r.last_success)],
+    )?;
+    gauges(
+        enc,
+        "lvsd_config_hash",
+        "Hash (XXH3, 52 bits) of the configuration file applied last: it changes when the applied configuration does.",
+        vec![(vec![], r.hash as f64)],
+    )?;
+    if let Some(c) = &s.reconciler {
+        counters(
+            enc,
+            "lvsd_reconciler_ipvs_operations",
+            "IPVS operations the reconciler sent to the kernel.",
+            vec![(vec![], c.operations)],
+        )?;
+        counters(
+            enc,
+            "lvsd_reconciler_failures",
+            "Host changes (IPVS operations, addresses, guard rules) the kernel refused.",
+            vec![(vec![], c.failures)],
+        )?;
+        counters(
+            enc,
+            "lvsd_reconciler_drift_repairs",
+            "Times the kernel's IPVS table was found changed behind lvsd's back and repaired.",
+            vec![(vec![], c.repairs)],
+        )?;
+    }
+    Ok(())
+}

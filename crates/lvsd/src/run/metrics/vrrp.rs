@@ -1,0 +1,151 @@
+//! The VRRP families: per instance state, priorities, the master heard, counters.
+
+use super::families::{counters, gauges, infos, Labels, Rows};
+use super::Snapshot;
+use prometheus_client::encoding::DescriptorEncoder;
+use std::fmt;
+
+/// keepalived's numbering of the VRRP states (keepalived-exporter's `keepalived_vrrp_state`),
+/// STOP (an instance removed by a reload, or lvsd stopping) as 4.
+pub fn state_number(s: &str) -> i64 {
+    match s {
+        "INIT" => 0,
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 4,
+    }
+}
+
+/// An instance's counter name in `status` -> (metric, help, extra label).
+fn instance_counter(name: &str) -> Option<(&'static str, &'static str, Option<String>)> {
+    Some(match name {
+        "adverts_rx" => (
+            "lvsd_vrrp_adverts_received",
+            "VRRP adverts received and accepted.",
+            None,
+        ),
+        "adverts_tx" => ("lvsd_vrrp_adverts_sent", "VRRP adverts sent.", None),
+        "priority_zero_rx" => (
+            "lvsd_vrrp_priority_zero_received",
+            "Adverts of priority 0 (a master leaving) received.",
+            None,
+        ),
+        "priority_zero_tx" => (
+            "lvsd_vrrp_priority_zero_sent",
+            "Adverts of priority 0 sent (this node leaving MASTER).",
+            None,
+        ),
+        "became_master" => ("lvsd_vrrp_became_master", "Transitions to MASTER.", None),
+        "released_master" => (
+            "lvsd_vrrp_released_master",
+            "Transitions from MASTER to another state.",
+            None,
+        ),
+        "address_list_mismatch" => (
+            "lvsd_vrrp_address_list_mismatches",
+            "Adverts accepted whose address list differs from the instance's.",
+            None,
+        ),
+        n => {
+            let reason = n.strip_prefix("drops_")?;
+            (
+                "lvsd_vrrp_adverts_dropped",
+                "VRRP adverts dropped, by reason.",
+                Some(reason.to_string()),
+            )
+        }
+    })
+}
+
+pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    let v = &s.status.vrrp;
+    let id = |i: &crate::proto::InstanceStatus| -> Labels {
+        vec![
+            ("instance", i.name.clone()),
+            ("interface", i.interface.clone().unwrap_or_default()),
+            ("vrid", i.vrid.to_string()),
+        ]
+    };
+    gauges(
+        enc,
+        "lvsd_vrrp_state",
+        "VRRP state, keepalived's numbers: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.",
+        v.instances
+            .iter()
+            .map(|i| (id(i), state_number(&i.state)))
+            .collect(),
+    )?;
+    gauges(
+        enc,
+        "lvsd_vrrp_priority",
+        "Configured VRRP priority.",
+        v.instances
+            .iter()
+            .map(|i| (id(i), i64::from(i.priority)))
+            .collect(),
+    )?;
+    gauges(
+        enc,
+        "lvsd_vrrp_effective_priority",
+        "VRRP priority after the trackers' weights.",
+        v.instances
+            .iter()
+            .map(|i| (id(i), i64::from(i.effective_priority)))
+            .collect(),
+    )?;
+    infos(
+        enc,
+        "lvsd_vrrp_master",
+        "The master this instance hears (none while it is the master itself): its address and priority.",
+        v.instances
+            .iter()
+            .filter_map(|i| {
+                let m = i.master.as_ref()?;
+                let mut l = id(i);
+                l.push(("master", m.address.to_string()));
+                l.push(("master_priority", m.priority.to_string()));
+                Some(l)
+            })
+            .collect(),
+    )?;
+    gauges(
+        enc,
+        "lvsd_vrrp_last_transition_timestamp_seconds",
+        "When the instance last changed state, in seconds since the epoch.",
+        v.instances
+            .iter()
+            .filter_map(|i| Some((id(i), s.now - i.last_transition.as_ref()?.ago_s)))
+            .collect(),
+    )?;
+    // the instances' counters, one family per name
+    let mut by_metric: Vec<(&str, &str, Rows<u64>)> = Vec::new();
+    for i in &v.instances {
+        for (name, n) in &i.stats {
+            let Some((metric, help, reason)) = instance_counter(name) else {
+                continue;
+            };
+            let mut l = id(i);
+            if let Some(r) = reason {
+                l.push(("reason", r));
+            }
+            match by_metric.iter_mut().find(|(m, _, _)| *m == metric) {
+                Some((_, _, rows)) => rows.push((l, *n)),
+                None => by_metric.push((metric, help, vec![(l, *n)])),
+            }
+        }
+    }
+    for (metric, help, rows) in by_metric {
+        counters(enc, metric, help, rows)?;
+    }
+    counters(
+        enc,
+        "lvsd_vrrp_router_adverts_dropped",
+        "VRRP packets dropped before an instance was found for them, by reason.",
+        v.router_drops
+            .iter()
+            .map(|(r, n)| (vec![("reason", r.replace('-', "_"))], *n))
+            .collect(),
+    )?;
+    Ok(())
+}
