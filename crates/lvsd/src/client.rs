@@ -17,6 +17,9 @@ pub struct StatusArgs {
     /// Print the daemon's JSON as is.
     #[arg(long)]
     json: bool,
+    /// After the status, follow the daemon's events as they happen (`lvsd events`).
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Args)]
@@ -60,6 +63,9 @@ pub fn status(args: &StatusArgs) -> ExitCode {
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        if args.watch {
+            return crate::watch::follow(&args.socket, true);
+        }
         return ExitCode::SUCCESS;
     }
     if let Some(e) = v.get("error").and_then(Value::as_str) {
@@ -69,6 +75,10 @@ pub fn status(args: &StatusArgs) -> ExitCode {
     match serde_json::from_value::<Status>(v) {
         Ok(s) => {
             print!("{}", render_status(&s));
+            if args.watch {
+                println!("Events (following; ^C to stop)");
+                return crate::watch::follow(&args.socket, false);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -8,6 +8,7 @@ mod ipvs;
 mod proto;
 mod realserver;
 mod run;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
     Status(client::StatusArgs),
     /// Reload a running daemon's configuration: validated first, the plan shown.
     Reload(client::ReloadArgs),
+    /// Follow a running daemon's events: VRRP transitions, real servers up and down, quorum,
+    /// reloads, drift repairs (one line each, or JSON lines).
+    Events(watch::EventsArgs),
     /// The MD5 digest of a URL's body, for HTTP_GET/SSL_GET `digest` (as keepalived's genhash).
     Genhash(genhash::GenhashArgs),
     /// LVS-DR real-server side: VIPs on lo, arp_ignore/arp_announce (up, down, status).
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Ipvs(args) => ipvs::run(&args),
         Command::Status(args) => client::status(&args),
         Command::Reload(args) => client::reload(&args),
+        Command::Events(args) => watch::run(&args),
         Command::Genhash(args) => genhash::run(&args),
     }
 }

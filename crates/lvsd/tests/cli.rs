@@ -96,3 +96,34 @@ fn config_id_selects_conditional_lines() {
     assert_eq!(v["config"]["global"]["router_id"], "backup");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    let run = |fmt: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args([
+                "run",
+                "-f",
+                "/nonexistent/keepalived.conf",
+                "--log-format",
+                fmt,
+            ])
+            .output()
+            .expect("run lvsd");
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // the refusal is logged as a JSON object with its level and message
+    let err = run("json");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON line in:\n{err}"));
+    let v: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(v["level"], "ERROR", "{line}");
+    let msg = v["fields"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("not starting"), "{line}");
+    assert!(v["timestamp"].is_string(), "{line}");
+    // text by default: no JSON
+    assert!(!run("text").lines().any(|l| l.starts_with('{')));
+}

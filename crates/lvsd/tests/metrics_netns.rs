@@ -1,7 +1,8 @@
 //! `lvsd run --metrics-listen`: a real scrape of two directors (VRRP) with a checked real
 //! server, in namespaces of this test, checked by `promtool check metrics` and scraped by a
 //! real Prometheus server in the lab; the values follow a real server going down, a refused
-//! and an applied reload, and a failover. (IPVS's own counters are checked in the VM:
+//! and an applied reload, and a failover — and `lvsd events` / `lvsd status --watch` report
+//! the same events as they happen. (IPVS's own counters are checked in the VM:
 //! tests/vm/metrics.sh.) Needs root, promtool, prometheus and curl; skipped otherwise
 //! (failed in CI, which installs them).
 
@@ -63,6 +64,24 @@ fn wait_value(lab: &Lab, node: &str, name: &str, labels: &[&str], want: f64, sec
     );
 }
 
+/// The events a follower printed so far (its log).
+fn followed(lab: &Lab, node: &str, tag: &str) -> String {
+    lab.log(node, tag)
+}
+
+fn wait_followed(lab: &Lab, node: &str, tag: &str, what: &[&str]) {
+    let ok = lab.wait_for(Duration::from_secs(10), || {
+        followed(lab, node, tag)
+            .lines()
+            .any(|l| what.iter().all(|w| l.contains(w)))
+    });
+    assert!(
+        ok.is_some(),
+        "{node}'s {tag} never printed a line with {what:?}:\n{}",
+        followed(lab, node, tag)
+    );
+}
+
 #[test]
 fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     need_root!();
@@ -120,6 +139,23 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         Some(1.0),
         "{s2}"
     );
+
+    // the event followers: JSON lines from dir1, the status then text lines from dir2
+    let bin = lab::lvsd_bin();
+    let sock1 = lab.dir.join("dir1.sock").display().to_string();
+    let sock2 = lab.dir.join("dir2.sock").display().to_string();
+    lab.spawn(
+        "dir1",
+        "events",
+        &[&bin, "events", "--json", "--socket", &sock1],
+    );
+    lab.spawn(
+        "dir2",
+        "watch",
+        &[&bin, "status", "--watch", "--socket", &sock2],
+    );
+    wait_followed(&lab, "dir1", "events", &["\"kind\":\"subscribed\""]);
+    wait_followed(&lab, "dir2", "watch", &["Events (following"]);
 
     // the scrape is valid exposition format, names per Prometheus's conventions
     let file = lab.write("scrape.txt", &scrape(&lab, "dir1"));
@@ -208,6 +244,25 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         value(&s1, "lvsd_virtual_server_quorum_up", &[]),
         Some(0.0),
         "{s1}"
+    );
+
+    wait_followed(
+        &lab,
+        "dir1",
+        "events",
+        &["\"kind\":\"real_server\"", "\"up\":false", RS1],
+    );
+    wait_followed(
+        &lab,
+        "dir1",
+        "events",
+        &["\"kind\":\"quorum\"", "\"up\":false"],
+    );
+    wait_followed(
+        &lab,
+        "dir2",
+        "watch",
+        &["real server [10.99.0.11]:tcp:80 of", "DOWN"],
     );
 
     // a refused reload counts as a failure and keeps the hash; an applied one changes it

@@ -93,6 +93,25 @@ pub async fn status(h: &Handles) -> Result<Status, String> {
     Ok(Status { vrrp, lvs })
 }
 
+/// `events`: a first line (`subscribed`), then every event as it happens, until the client
+/// goes away; one that reads too slowly is told how many it lost.
+async fn events(mut stream: tokio::net::UnixStream) {
+    use tokio::io::AsyncWriteExt;
+    let mut rx = super::events::subscribe();
+    let mut line = super::events::line("subscribed", serde_json::json!({}));
+    loop {
+        line.push('\n');
+        if stream.write_all(line.as_bytes()).await.is_err() {
+            return;
+        }
+        line = match rx.recv().await {
+            Ok(l) => l.to_string(),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => super::events::lost(n),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+    }
+}
+
 pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, path: PathBuf) {
     loop {
         let (stream, _) = match listener.accept().await {
@@ -112,6 +131,10 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                     return;
                 }
             }
+            if line.trim() == "events" {
+                events(stream).await;
+                return;
+            }
             let reply: Reply = match line.trim() {
                 "status" => match status(&h).await {
                     Ok(s) => Reply::Status(Box::new(s)),
@@ -129,7 +152,9 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                     Reply::Reload(Box::new(r))
                 }
                 other => Reply::Error(ErrorReply {
-                    error: format!("unknown request `{other}` (status, reload, reload --dry-run)"),
+                    error: format!(
+                        "unknown request `{other}` (status, reload, reload --dry-run, events)"
+                    ),
                 }),
             };
             // The reply is written as it is serialized, through a small buffer, on a blocking

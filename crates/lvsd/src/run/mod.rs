@@ -11,6 +11,7 @@ mod checks;
 mod colocated;
 mod control;
 mod engine;
+mod events;
 mod guard;
 mod health_task;
 mod links;
@@ -69,6 +70,10 @@ pub struct RunArgs {
     /// 127.0.0.1:9650 or [::]:9650. Off unless set.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// The log's format on stderr: text lines, or JSON lines (one object per event, for log
+    /// shippers).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 /// What the notify runner must do (from the engine's actions).
@@ -104,15 +109,27 @@ pub enum NotifyRequest {
     },
 }
 
-fn init_logging() {
+/// `--log-format`: lines for people, or one JSON object per line for log shippers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LVSD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => b
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // {"timestamp":..,"level":"INFO","fields":{"message":..}}
+        LogFormat::Json => b.json().with_ansi(false).try_init(),
+    };
 }
 
 /// Colocated VIPs the engine put on `lo` as they left the interface, for the reconciler to
@@ -120,11 +137,11 @@ fn init_logging() {
 pub type LoAdded = std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<std::net::IpAddr>>>;
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     let plan = match plan::load(&args.file) {
         Ok(p) => p,
         Err(text) => {
-            eprint!("{text}");
+            eprint_report(&text);
             tracing::error!(
                 "{}: not starting: the configuration has errors",
                 args.file.display()
@@ -236,13 +253,13 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 let r = reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
-                metrics::Reloads::record(&reloads, r.ok, &args.file);
+                reloaded(&reloads, &r, &args.file);
             }
             req = reload_rx.recv() => {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
                     let r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     if !dry_run {
-                        metrics::Reloads::record(&reloads, r.ok, &args.file);
+                        reloaded(&reloads, &r, &args.file);
                     }
                     let _ = reply.send(r);
                 }
@@ -304,6 +321,34 @@ async fn settled(file: &std::path::Path) {
     );
 }
 
+/// What a reload did, for the metrics and the event stream.
+fn reloaded(
+    reloads: &metrics::SharedReloads,
+    r: &crate::proto::ReloadReply,
+    file: &std::path::Path,
+) {
+    metrics::Reloads::record(reloads, r.ok, file);
+    events::emit(
+        "reload",
+        serde_json::json!({
+            "ok": r.ok,
+            "applied": r.plan,
+            "errors": r.errors.as_deref().map(|e| e.lines().count()).unwrap_or(0),
+        }),
+    );
+}
+
+/// A configuration's error report on stderr, ending its last line (the log line after it
+/// was written on the same line: `0 notes2026-12-07T...`, and a JSON log line not at the
+/// start of a line).
+fn eprint_report(text: &str) {
+    if text.ends_with('\n') {
+        eprint!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
 /// A new configuration with no vrrp_instance and no virtual_server would stop everything:
 /// most likely an empty or truncated file. A reload refuses it; stopping lvsd does that.
 fn refuse_nothing(p: plan::Plan) -> Result<plan::Plan, String> {
@@ -335,7 +380,7 @@ async fn reload(
         Ok(p) => p,
         Err(text) => {
             if !dry_run {
-                eprint!("{text}");
+                eprint_report(&text);
                 tracing::error!(
                     "reload refused: the new configuration has errors; keeping the running one"
                 );

@@ -131,6 +131,16 @@ impl Scripts {
                         scripts,
                         deleted,
                     } => {
+                        super::events::emit(
+                            "vrrp",
+                            serde_json::json!({
+                                "instance": name,
+                                "from": from.name(),
+                                "to": if deleted { "DELETED" } else { to.name() },
+                                "priority": priority,
+                                "reason": reason,
+                            }),
+                        );
                         if let Ok(m) = mail.lock() {
                             m.send("Instance", &name, to, deleted);
                         }
@@ -153,6 +163,12 @@ impl Scripts {
                         to,
                         scripts,
                     } => {
+                        super::events::emit(
+                            "vrrp_sync_group",
+                            serde_json::json!({
+                                "group": name, "from": from.name(), "to": to.name(),
+                            }),
+                        );
                         if let Ok(m) = mail.lock() {
                             m.send("Group", &name, to, false);
                         }

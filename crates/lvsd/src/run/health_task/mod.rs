@@ -288,6 +288,10 @@ impl Task {
                 let r = &v.real_servers[rs];
                 let (vname, rname) = (vs_name(v), rs_name(v, rs));
                 let word = if up { "UP" } else { "DOWN" };
+                super::events::emit(
+                    "real_server",
+                    serde_json::json!({"virtual_server": vname, "real_server": rname, "up": up}),
+                );
                 if up {
                     tracing::info!("real server {rname} of virtual server {vname}: UP");
                 } else {
@@ -328,6 +332,15 @@ impl Task {
                 let v = &cfg.virtual_servers[vs];
                 let vname = vs_name(v);
                 let word = if up { "UP" } else { "DOWN" };
+                super::events::emit(
+                    "quorum",
+                    serde_json::json!({
+                        "virtual_server": vname,
+                        "up": up,
+                        "alive_weight": self.health.weight_sum(vs),
+                        "quorum": v.quorum,
+                    }),
+                );
                 if up {
                     tracing::info!("virtual server {vname}: gained quorum");
                 } else {
@@ -366,6 +379,14 @@ impl Task {
             }
             HealthEvent::WeightChanged { vs, rs, weight } => {
                 let v = &cfg.virtual_servers[vs];
+                super::events::emit(
+                    "weight",
+                    serde_json::json!({
+                        "virtual_server": vs_name(v),
+                        "real_server": rs_name(v, rs),
+                        "weight": weight,
+                    }),
+                );
                 tracing::info!(
                     "real server {} of virtual server {}: weight {weight} (dynamic)",
                     rs_name(v, rs),
