@@ -22,9 +22,15 @@ use tokio::sync::{oneshot, watch};
 /// How often the guard reads the neighbour table for new real-server MACs.
 const GUARD_SCAN: Duration = Duration::from_secs(2);
 
+/// The real servers' health the reconciler has not taken yet: the health task replaces it at
+/// each change and sends [`Input::Health`] only when the slot was empty, so a burst of changes
+/// (every real server failing at once) is one health state waiting, not one per change
+/// (36,000 failing checkers queued ~600 MB of states here before).
+pub type HealthSlot = std::sync::Arc<std::sync::Mutex<Option<Health>>>;
+
 pub enum Input {
-    /// The real servers' health changed.
-    Health(Box<Health>),
+    /// The real servers' health changed: the latest is in the slot.
+    Health(HealthSlot),
     /// The engine published new VRRP states.
     States,
     /// A validated configuration with the checkers' states carried over: apply, reply with
@@ -269,9 +275,13 @@ fn run(
             }
         };
         match input {
-            Input::Health(h) => {
-                r.world.health = *h;
-                r.converge(Why::Health);
+            Input::Health(slot) => {
+                let latest = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                // (none: a later message took it, or a reload made it stale)
+                if let Some(h) = latest {
+                    r.world.health = h;
+                    r.converge(Why::Health);
+                }
             }
             Input::States => {
                 let now = states.borrow().clone();

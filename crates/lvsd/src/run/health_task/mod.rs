@@ -55,6 +55,8 @@ struct Task {
     started: Instant,
     /// The probes of each checker that are down.
     down_probes: HashMap<CheckerId, HashSet<String>>,
+    /// The health the reconciler has not taken yet.
+    health_slot: super::reconcile_task::HealthSlot,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -137,6 +139,7 @@ pub fn spawn(
             suspended: HashSet::new(),
             started: Instant::now(),
             down_probes: HashMap::new(),
+            health_slot: Default::default(),
         };
         for c in t.plan.colocations.iter() {
             tracing::info!(
@@ -265,7 +268,13 @@ impl Task {
         for ev in &events {
             self.announce(ev);
         }
-        self.send_host(HostInput::Health(Box::new(self.health.clone())));
+        let was_empty = {
+            let mut slot = self.health_slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.replace(self.health.clone()).is_none()
+        };
+        if was_empty {
+            self.send_host(HostInput::Health(self.health_slot.clone()));
+        }
     }
 
     fn smtp_enabled(&self, vs: &VirtualServer, rs: Option<usize>) -> bool {
@@ -505,6 +514,12 @@ impl Task {
             c.send(super::checks::CheckInput::Suspend { vs: all, on: false });
         }
         self.update_suspend();
+        // a health state still waiting is of the old configuration (its indices): the reload
+        // carries the new one; a message already sent for the old one finds the slot empty
+        self.health_slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let (tx, rx) = oneshot::channel();
         self.send_host(HostInput::Reload(
             Box::new(self.plan.clone()),

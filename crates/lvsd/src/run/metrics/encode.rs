@@ -1,7 +1,7 @@
 //! One scrape: the process families here, the others in their modules, encoded with
 //! prometheus-client's collector API from a [`Snapshot`] and the kernel's IPVS table read now.
 
-use super::families::{counters, gauges, infos};
+use super::families::{b, counters, gauges, infos};
 use super::Snapshot;
 use lvsd_ipvs::netlink::IpvsSocket;
 use prometheus_client::collector::Collector;
@@ -17,13 +17,12 @@ struct Scrape {
 
 /// Encodes a scrape: the snapshot and the kernel's IPVS table with its counters, read now
 /// (none without IPVS).
-pub fn encode(snap: Snapshot) -> Result<String, fmt::Error> {
+pub fn encode(snap: Snapshot, mut out: super::ChunkWriter) -> Result<(), fmt::Error> {
     let ipvs = IpvsSocket::open().ok().and_then(|mut s| s.snapshot().ok());
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Scrape { snap, ipvs }));
-    let mut out = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
-    Ok(out)
+    out.finish()
 }
 
 impl fmt::Debug for Snapshot {
@@ -50,7 +49,7 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         enc,
         "lvsd_build",
         "The lvsd version running.",
-        vec![vec![("version", env!("CARGO_PKG_VERSION").to_string())]],
+        vec![vec![("version", b(env!("CARGO_PKG_VERSION")))]],
     )?;
     gauges(
         enc,
@@ -71,8 +70,8 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "lvsd_config_loads",
         "Configuration loads (the start and every reload) by result: success (applied) or failure (refused, the running configuration kept).",
         vec![
-            (vec![("result", "success".into())], r.succeeded),
-            (vec![("result", "failure".into())], r.failed),
+            (vec![("result", b("success"))], r.succeeded),
+            (vec![("result", b("failure"))], r.failed),
         ],
     )?;
     gauges(

@@ -1,60 +1,76 @@
-//! Writing metric families with prometheus-client's encoder: gauges, counters, infos.
+//! Writing metric families with prometheus-client's encoder: gauges, counters, infos. The
+//! samples come from iterators and their labels borrow from the snapshot: a scrape holds one
+//! sample's labels at a time, not a copy of every label of a family.
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use std::borrow::Cow;
 use std::fmt;
 
-pub type Labels = Vec<(&'static str, String)>;
-pub type Rows<V> = Vec<(Labels, V)>;
+pub type Labels<'a> = Vec<(&'static str, Cow<'a, str>)>;
+pub type Rows<'a, V> = Vec<(Labels<'a>, V)>;
+
+/// A label borrowed from the snapshot.
+pub fn b(s: &str) -> Cow<'_, str> {
+    Cow::Borrowed(s)
+}
+
+/// A label made for this sample.
+pub fn o<'a>(s: impl ToString) -> Cow<'a, str> {
+    Cow::Owned(s.to_string())
+}
 
 /// A family of gauges; nothing is written for a family without samples.
-pub fn gauges<V: EncodeGaugeValue>(
+pub fn gauges<'a, V: EncodeGaugeValue>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    rows: Rows<V>,
+    rows: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    if rows.is_empty() {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
         return Ok(());
     }
     let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (labels, v) in &rows {
-        m.encode_family(labels)?.encode_gauge(v)?;
+    for (labels, v) in rows {
+        m.encode_family(&labels)?.encode_gauge(&v)?;
     }
     Ok(())
 }
 
 /// A family of counters (the name gets `_total`).
-pub fn counters(
+pub fn counters<'a>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    rows: Rows<u64>,
+    rows: impl IntoIterator<Item = (Labels<'a>, u64)>,
 ) -> fmt::Result {
-    if rows.is_empty() {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
         return Ok(());
     }
     let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, v) in &rows {
-        m.encode_family(labels)?
-            .encode_counter::<NoLabelSet, u64, f64>(v, None)?;
+    for (labels, v) in rows {
+        m.encode_family(&labels)?
+            .encode_counter::<NoLabelSet, u64, f64>(&v, None)?;
     }
     Ok(())
 }
 
 /// An info family (the name gets `_info`, the value is 1).
-pub fn infos(
+pub fn infos<'a>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    rows: Vec<Labels>,
+    rows: impl IntoIterator<Item = Labels<'a>>,
 ) -> fmt::Result {
-    if rows.is_empty() {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
         return Ok(());
     }
     let mut m = enc.encode_descriptor(name, help, None, MetricType::Info)?;
-    for labels in &rows {
-        m.encode_info(labels)?;
+    for labels in rows {
+        m.encode_info(&labels)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The VRRP families: per instance state, priorities, the master heard, counters.
 
-use super::families::{counters, gauges, infos, Labels, Rows};
+use super::families::{b, counters, gauges, infos, o, Labels, Rows};
 use super::Snapshot;
 use prometheus_client::encoding::DescriptorEncoder;
 use std::fmt;
@@ -58,32 +58,27 @@ fn instance_counter(name: &str) -> Option<(&'static str, &'static str, Option<St
     })
 }
 
+fn id(i: &crate::proto::InstanceStatus) -> Labels<'_> {
+    vec![
+        ("instance", b(&i.name)),
+        ("interface", b(i.interface.as_deref().unwrap_or_default())),
+        ("vrid", o(i.vrid)),
+    ]
+}
+
 pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
     let v = &s.status.vrrp;
-    let id = |i: &crate::proto::InstanceStatus| -> Labels {
-        vec![
-            ("instance", i.name.clone()),
-            ("interface", i.interface.clone().unwrap_or_default()),
-            ("vrid", i.vrid.to_string()),
-        ]
-    };
     gauges(
         enc,
         "lvsd_vrrp_state",
         "VRRP state, keepalived's numbers: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 4 STOP.",
-        v.instances
-            .iter()
-            .map(|i| (id(i), state_number(&i.state)))
-            .collect(),
+        v.instances.iter().map(|i| (id(i), state_number(&i.state))),
     )?;
     gauges(
         enc,
         "lvsd_vrrp_priority",
         "Configured VRRP priority.",
-        v.instances
-            .iter()
-            .map(|i| (id(i), i64::from(i.priority)))
-            .collect(),
+        v.instances.iter().map(|i| (id(i), i64::from(i.priority))),
     )?;
     gauges(
         enc,
@@ -91,8 +86,7 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "VRRP priority after the trackers' weights.",
         v.instances
             .iter()
-            .map(|i| (id(i), i64::from(i.effective_priority)))
-            .collect(),
+            .map(|i| (id(i), i64::from(i.effective_priority))),
     )?;
     infos(
         enc,
@@ -103,11 +97,10 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
             .filter_map(|i| {
                 let m = i.master.as_ref()?;
                 let mut l = id(i);
-                l.push(("master", m.address.to_string()));
-                l.push(("master_priority", m.priority.to_string()));
+                l.push(("master", o(m.address)));
+                l.push(("master_priority", o(m.priority)));
                 Some(l)
-            })
-            .collect(),
+            }),
     )?;
     gauges(
         enc,
@@ -115,8 +108,7 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "When the instance last changed state, in seconds since the epoch.",
         v.instances
             .iter()
-            .filter_map(|i| Some((id(i), s.now - i.last_transition.as_ref()?.ago_s)))
-            .collect(),
+            .filter_map(|i| Some((id(i), s.now - i.last_transition.as_ref()?.ago_s))),
     )?;
     // the instances' counters, one family per name
     let mut by_metric: Vec<(&str, &str, Rows<u64>)> = Vec::new();
@@ -127,7 +119,7 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
             };
             let mut l = id(i);
             if let Some(r) = reason {
-                l.push(("reason", r));
+                l.push(("reason", o(r)));
             }
             match by_metric.iter_mut().find(|(m, _, _)| *m == metric) {
                 Some((_, _, rows)) => rows.push((l, *n)),
@@ -144,8 +136,7 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "VRRP packets dropped before an instance was found for them, by reason.",
         v.router_drops
             .iter()
-            .map(|(r, n)| (vec![("reason", r.replace('-', "_"))], *n))
-            .collect(),
+            .map(|(r, n)| (vec![("reason", o(r.replace('-', "_")))], *n)),
     )?;
     Ok(())
 }
