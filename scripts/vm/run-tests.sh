@@ -12,7 +12,7 @@
 #   --ipvsadm-only    no lvsd: every suite with ipvsadm alone (checks the harness itself)
 #   --keepalived      also hold the matrix and the traffic configurations to keepalived itself
 #                     (the host's /usr/sbin/keepalived is copied into the VM; ~1 min more)
-#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd,seed001,colocated (all by
+#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd,seed001,colocated,metrics (all by
 #                     default; e.g. `--ipvsadm-only --keepalived --only seed001`: seed 001 under
 #                     keepalived alone, ~40 s)
 #   --matrix DIR      write the matrix there and keep it (default: a temporary directory)
@@ -49,6 +49,8 @@ if [ $WITH_LVSD = 1 ]; then
   [ -x "$LVSD" ] || { echo "run-tests: no lvsd binary at $LVSD (cargo build --release)" >&2; exit 2; }
   COPY+=(-x "$LVSD")
   [ "$(basename "$LVSD")" = lvsd ] || COPY=(-c "$ROOT/tests/vm:vm" -c "$LVSD:lvsd")
+  # metrics.sh checks a scrape with promtool when it is there (scripts/setup.sh installs it)
+  if command -v promtool >/dev/null; then COPY+=(-x "$(command -v promtool)"); fi
 fi
 if [ $KEEPALIVED = 1 ]; then
   command -v keepalived >/dev/null || { echo "run-tests: --keepalived: keepalived is not installed" >&2; exit 2; }

@@ -16,14 +16,15 @@
 #   --keepalived    also hold the matrix and the traffic configurations to keepalived itself
 #                   (needs ./keepalived): compare.sh --apply keepalived, traffic.sh via ka-apply.sh,
 #                   seed001.sh --director keepalived
-#   --only SUITES   comma-separated subset of traffic,compare,drift,syncd,seed001,colocated
+#   --only SUITES   comma-separated subset of traffic,compare,drift,syncd,seed001,colocated,
+#                   metrics (metrics.sh: the kernel's counters in `lvsd run`'s scrape)
 # Prints each suite's output, a table of the suites, and the closing line
 # "vm: N passed, N failed[, N skipped]" (skipped = known failures, tests/vm/known-failures);
 # exit status 1 if anything failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 V=$HERE
-WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001,colocated
+WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001,colocated,metrics
 while [ $# -gt 0 ]; do
   case $1 in
     --ipvsadm-only) WITH_LVSD=0; shift ;;
@@ -92,6 +93,9 @@ if want seed001; then
 fi
 if want colocated && [ $WITH_LVSD = 1 ]; then
   suite "colocated (lvsd)" bash "$V/colocated-lvsd.sh"
+fi
+if want metrics && [ $WITH_LVSD = 1 ]; then
+  suite "metrics (lvsd)" bash "$V/metrics.sh"
 fi
 
 echo "=== summary"
