@@ -49,8 +49,12 @@ if [ $WITH_LVSD = 1 ]; then
   [ -x "$LVSD" ] || { echo "run-tests: no lvsd binary at $LVSD (cargo build --release)" >&2; exit 2; }
   COPY+=(-x "$LVSD")
   [ "$(basename "$LVSD")" = lvsd ] || COPY=(-c "$ROOT/tests/vm:vm" -c "$LVSD:lvsd")
-  # metrics.sh checks a scrape with promtool when it is there (scripts/setup.sh installs it)
-  if command -v promtool >/dev/null; then COPY+=(-x "$(command -v promtool)"); fi
+  # metrics.sh checks a scrape with promtool and the dashboard's expressions with a Prometheus
+  # server when they are there (scripts/setup.sh installs them)
+  for t in promtool prometheus; do
+    if command -v $t >/dev/null; then COPY+=(-x "$(command -v $t)"); fi
+  done
+  COPY+=(-c "$ROOT/contrib/grafana/lvsd-dashboard.json:dashboard.json")
 fi
 if [ $KEEPALIVED = 1 ]; then
   command -v keepalived >/dev/null || { echo "run-tests: --keepalived: keepalived is not installed" >&2; exit 2; }

@@ -530,7 +530,12 @@ pub fn load_file_reusing(path: &Path, opts: &LoadOptions, prev: Option<Previous<
     if !cfg.virtual_servers.is_empty() {
         return full();
     }
-    let seed = prev.map_or(0, |p| p.cache.seed);
+    // the previous load's seed (its keys are of it), or a new one when it kept no blocks (a
+    // full read after a file the split could not read)
+    let seed = match prev {
+        Some(p) if !p.cache.entries.is_empty() => p.cache.seed,
+        _ => RandomState::new().hash_one(0u64),
+    };
     let mut reuse = Reuse {
         incremental: true,
         blocks: split.blocks.len(),

@@ -153,6 +153,7 @@ const GLOBAL: &[Entry] = &[
     ("lvs_flush_on_stop", None),
     ("colocated_directors", None),
     ("colocated_on_stop", None),
+    ("lvsd_metrics_listen", None),
     ("lvs_flush_onstop", None),
     ("lvs_sync_daemon", None),
     ("script_user", None),

@@ -492,3 +492,24 @@ fn what_keepalived_rejects_and_runs_is_said_not_refused() {
         1
     );
 }
+
+#[test]
+fn lvsd_metrics_listen_takes_an_address_and_port() {
+    let load = |t: &str| load_str(Path::new("t.conf"), t.as_bytes(), &LoadOptions::default());
+    let l = load("global_defs {\n lvsd_metrics_listen [::]:9650\n}\n");
+    assert!(!l.has_errors(), "{:?}", l.diagnostics);
+    assert_eq!(
+        l.config.global.metrics_listen,
+        Some("[::]:9650".parse().unwrap())
+    );
+    assert_eq!(load("").config.global.metrics_listen, None);
+    // a bad value is an error on its line, not silence
+    assert_eq!(
+        codes("global_defs {\n lvsd_metrics_listen 9650\n}\n"),
+        vec![(2, Code::InvalidValue.name())]
+    );
+    assert_eq!(
+        codes("global_defs {\n lvsd_metrics_listen\n}\n"),
+        vec![(2, Code::MissingArgument.name())]
+    );
+}

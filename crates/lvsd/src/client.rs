@@ -54,6 +54,20 @@ pub fn request(socket: &Path, line: &str, timeout: Duration) -> Result<Value, St
 }
 
 pub fn status(args: &StatusArgs) -> ExitCode {
+    if args.watch {
+        // subscribed first, then the status: an event in between is in the stream, not lost
+        return crate::watch::follow_after(&args.socket, args.json, || {
+            let code = print_status(args);
+            if !args.json && code == ExitCode::SUCCESS {
+                println!("Events (following; ^C to stop)");
+            }
+            code
+        });
+    }
+    print_status(args)
+}
+
+fn print_status(args: &StatusArgs) -> ExitCode {
     let v = match request(&args.socket, "status", Duration::from_secs(10)) {
         Ok(v) => v,
         Err(e) => {
@@ -63,9 +77,6 @@ pub fn status(args: &StatusArgs) -> ExitCode {
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        if args.watch {
-            return crate::watch::follow(&args.socket, true);
-        }
         return ExitCode::SUCCESS;
     }
     if let Some(e) = v.get("error").and_then(Value::as_str) {
@@ -75,10 +86,6 @@ pub fn status(args: &StatusArgs) -> ExitCode {
     match serde_json::from_value::<Status>(v) {
         Ok(s) => {
             print!("{}", render_status(&s));
-            if args.watch {
-                println!("Events (following; ^C to stop)");
-                return crate::watch::follow(&args.socket, false);
-            }
             ExitCode::SUCCESS
         }
         Err(e) => {

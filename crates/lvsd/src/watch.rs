@@ -92,7 +92,7 @@ pub fn render(v: &Value) -> String {
             v["weight"]
         ),
         "reload" if v["ok"].as_bool() == Some(true) => {
-            let applied: Vec<&str> = v["applied"]
+            let applied: Vec<&str> = v["changes"]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
@@ -122,6 +122,12 @@ pub fn render(v: &Value) -> String {
 
 /// Follows the daemon's events until it stops (exit 0) or cannot be reached (2).
 pub fn follow(socket: &Path, json: bool) -> ExitCode {
+    follow_after(socket, json, || ExitCode::SUCCESS)
+}
+
+/// As [`follow`], running `first` once the subscription is in place (`status --watch` prints
+/// the status there: nothing that happens after it is missed); its failure ends it.
+pub fn follow_after(socket: &Path, json: bool, first: impl FnOnce() -> ExitCode) -> ExitCode {
     let mut s = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e) => {
@@ -137,7 +143,28 @@ pub fn follow(socket: &Path, json: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     let out = std::io::stdout();
-    for line in BufReader::new(s).lines() {
+    let mut lines = BufReader::new(s).lines();
+    // the daemon's first line says the subscription is in place
+    match lines.next() {
+        Some(Ok(l)) if l.contains("\"subscribed\"") => {
+            if json {
+                println!("{l}");
+            }
+        }
+        Some(Ok(l)) => {
+            eprintln!("lvsd events: the daemon answered: {l}");
+            return ExitCode::from(2);
+        }
+        _ => {
+            eprintln!("lvsd events: {}: no answer", socket.display());
+            return ExitCode::from(2);
+        }
+    }
+    let code = first();
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    for line in lines {
         let Ok(line) = line else { break };
         let mut o = out.lock();
         let r = if json {

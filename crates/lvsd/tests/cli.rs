@@ -113,12 +113,22 @@ fn log_format_json_writes_one_object_per_line() {
         assert_eq!(out.status.code(), Some(2));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    // the refusal is logged as a JSON object with its level and message
+    // every line is a JSON object (the configuration's error report included, as a field)
     let err = run("json");
+    for l in err.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{err}"));
+        assert!(v["level"].is_string(), "{l}");
+    }
+    assert!(
+        err.contains("cannot read /nonexistent/keepalived.conf"),
+        "{err}"
+    );
+    // the refusal is logged as a JSON object with its level and message
     let line = err
         .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON line in:\n{err}"));
+        .find(|l| l.contains("not starting"))
+        .unwrap_or_else(|| panic!("no refusal in:\n{err}"));
     let v: serde_json::Value = serde_json::from_str(line).expect(line);
     assert_eq!(v["level"], "ERROR", "{line}");
     let msg = v["fields"]["message"].as_str().unwrap_or_default();

@@ -23,9 +23,13 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn conf(prio: u8, weight: u32) -> String {
+/// `listen`: the `lvsd_metrics_listen` of global_defs (None: the command line says).
+fn conf_with(prio: u8, weight: u32, listen: Option<&str>) -> String {
+    let listen = listen
+        .map(|l| format!("  lvsd_metrics_listen {l}\n"))
+        .unwrap_or_default();
     format!(
-        "global_defs {{\n  router_id test\n}}\n\
+        "global_defs {{\n  router_id test\n{listen}}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
          priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    10.99.0.100/24\n  }}\n}}\n\
          virtual_server 10.99.0.100 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n\
@@ -34,11 +38,19 @@ fn conf(prio: u8, weight: u32) -> String {
     )
 }
 
+fn conf(prio: u8, weight: u32) -> String {
+    conf_with(prio, weight, None)
+}
+
 /// One scrape of `node`'s metrics (empty if it failed).
 fn scrape(lab: &Lab, node: &str) -> String {
+    scrape_port(lab, node, PORT)
+}
+
+fn scrape_port(lab: &Lab, node: &str, port: &str) -> String {
     lab.sh(
         node,
-        &format!("curl -s --max-time 5 http://127.0.0.1:{PORT}/metrics"),
+        &format!("curl -s --max-time 5 http://127.0.0.1:{port}/metrics"),
     )
 }
 
@@ -108,14 +120,15 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     );
     let listen = format!("0.0.0.0:{PORT}");
     let d1 = lab.lvsd_with("dir1", &conf(150, 1), &["--metrics-listen", &listen]);
-    lab.lvsd_with("dir2", &conf(100, 1), &["--metrics-listen", &listen]);
+    // dir2: the address from the configuration's global_defs
+    let d2 = lab.lvsd("dir2", &conf_with(100, 1, Some(&format!("0.0.0.0:{PORT}"))));
 
     // dir1 is master (keepalived's 2), dir2 backup (1) and hears dir1
     wait_value(
         &lab,
         "dir1",
         "lvsd_vrrp_state",
-        &["instance=\"VI_1\""],
+        &["vrrp_instance=\"VI_1\""],
         2.0,
         10,
     );
@@ -123,7 +136,7 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         &lab,
         "dir2",
         "lvsd_vrrp_state",
-        &["instance=\"VI_1\""],
+        &["vrrp_instance=\"VI_1\""],
         1.0,
         10,
     );
@@ -315,7 +328,7 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         &lab,
         "dir2",
         "lvsd_vrrp_state",
-        &["instance=\"VI_1\""],
+        &["vrrp_instance=\"VI_1\""],
         2.0,
         10,
     );
@@ -327,4 +340,22 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     );
     assert!(value(&s2, "lvsd_vrrp_priority_zero_received_total", &[]).unwrap_or(0.0) >= 1.0);
     assert!(value(&s2, "lvsd_vrrp_last_transition_timestamp_seconds", &[]).is_some());
+
+    // a reload that moves lvsd_metrics_listen moves the server
+    std::fs::write(
+        lab.dir.join("dir2.conf"),
+        conf_with(100, 1, Some("0.0.0.0:9651")),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    lab.signal(d2, Signal::SIGHUP);
+    let moved = lab.wait_for(Duration::from_secs(10), || {
+        value(&scrape_port(&lab, "dir2", "9651"), "lvsd_up", &[]) == Some(1.0)
+            && scrape(&lab, "dir2").is_empty()
+    });
+    assert!(
+        moved.is_some(),
+        "the metrics did not move to 9651:\n{}",
+        lab.log("dir2", "lvsd")
+    );
 }

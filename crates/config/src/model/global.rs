@@ -54,6 +54,9 @@ pub struct GlobalDefs {
     /// lvsd extension `colocated_on_stop real_server|remove`: on stop, a colocated node keeps
     /// the VIP on `lo` and goes on serving as a real server (default), or removes it.
     pub colocated_on_stop_remove: bool,
+    /// lvsd extension `lvsd_metrics_listen ADDR:PORT` (issue 16): serve Prometheus metrics
+    /// there (`lvsd run --metrics-listen` overrides it).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub script_user: Option<String>,
     pub script_group: Option<String>,
     pub enable_script_security: bool,
@@ -112,6 +115,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             colocated_directors: ColocatedMode::Guard,
             colocated_on_stop_remove: false,
+            metrics_listen: None,
             script_user: None,
             script_group: None,
             enable_script_security: false,

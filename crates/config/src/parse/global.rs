@@ -122,6 +122,22 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                     };
                 }
             }
+            "lvsd_metrics_listen" => {
+                if let Some(t) = it.need("an address and port (127.0.0.1:9650, [::]:9650)") {
+                    match t.text.parse::<std::net::SocketAddr>() {
+                        Ok(a) => g.metrics_listen = Some(a),
+                        Err(_) => {
+                            let (loc, text) = (t.loc, t.text.clone());
+                            it.emit(
+                                Code::InvalidValue,
+                                loc,
+                                format!("`{text}` is not an address and port"),
+                                "write e.g. `lvsd_metrics_listen 127.0.0.1:9650` or `[::]:9650`",
+                            )
+                        }
+                    }
+                }
+            }
             "colocated_on_stop" => {
                 if let Some(v) = it.choice(&["real_server", "remove"]) {
                     g.colocated_on_stop_remove = v == "remove";

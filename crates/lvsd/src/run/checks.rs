@@ -93,10 +93,12 @@ impl Checks {
         rx.await.unwrap_or_default()
     }
 
-    pub async fn status(&self) -> Vec<ProbeStatus> {
+    /// Asks for every probe's status; the answer comes on the returned receiver (awaited
+    /// by whoever needs it, not by the task that asked).
+    pub fn status(&self) -> oneshot::Receiver<Vec<ProbeStatus>> {
         let (tx, rx) = oneshot::channel();
         self.send(CheckInput::Status(tx));
-        rx.await.unwrap_or_default()
+        rx
     }
 
     /// Stops every probe and waits for the thread.

@@ -80,17 +80,28 @@ async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
     rx.await.ok()
 }
 
+/// The VRRP engine's part of `status`.
+pub async fn vrrp_status(h: &Handles) -> Result<crate::proto::VrrpStatus, String> {
+    let engine = h.engine.clone();
+    ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
+        .await
+        .ok_or_else(|| "the VRRP engine stopped".to_string())
+}
+
+/// The health task's part of `status`.
+pub async fn lvs_status(h: &Handles) -> Result<crate::proto::LvsStatus, String> {
+    let health = h.health.clone();
+    ask(|tx| health.send(HealthInput::Status(tx)).is_ok())
+        .await
+        .ok_or_else(|| "the health task stopped".to_string())
+}
+
 /// The engine's part and the health task's part of `status`.
 pub async fn status(h: &Handles) -> Result<Status, String> {
-    let engine = h.engine.clone();
-    let vrrp = ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
-        .await
-        .ok_or("the VRRP engine stopped")?;
-    let health = h.health.clone();
-    let lvs = ask(|tx| health.send(HealthInput::Status(tx)).is_ok())
-        .await
-        .ok_or("the health task stopped")?;
-    Ok(Status { vrrp, lvs })
+    Ok(Status {
+        vrrp: vrrp_status(h).await?,
+        lvs: lvs_status(h).await?,
+    })
 }
 
 /// `events`: a first line (`subscribed`), then every event as it happens, until the client

@@ -43,13 +43,13 @@ pub fn line(kind: &str, fields: Value) -> String {
     Value::Object(m).to_string()
 }
 
-/// Publishes one event (`fields`: a JSON object).
-pub fn emit(kind: &str, fields: Value) {
+/// Publishes one event (`fields`: a JSON object, made only when a client listens).
+pub fn emit(kind: &str, fields: impl FnOnce() -> Value) {
     let b = bus();
     if b.receiver_count() == 0 {
         return;
     }
-    let _ = b.send(Arc::from(line(kind, fields)));
+    let _ = b.send(Arc::from(line(kind, fields())));
 }
 
 /// The line a client gets in place of `n` events it was too slow to read.
@@ -66,7 +66,7 @@ mod tests {
         let mut a = subscribe();
         let mut b = subscribe();
         // (other tests of this binary may publish on the bus meanwhile: found by kind)
-        emit("test-reload", json!({"ok": true}));
+        emit("test-reload", || json!({"ok": true}));
         for r in [&mut a, &mut b] {
             let v = std::iter::from_fn(|| r.try_recv().ok())
                 .map(|l| serde_json::from_str::<Value>(&l).unwrap())
@@ -76,7 +76,7 @@ mod tests {
             assert!(v["time"].as_f64().unwrap() > 1e9);
         }
         for i in 0..BACKLOG + 10 {
-            emit("n", json!({ "i": i }));
+            emit("n", || json!({ "i": i }));
         }
         match a.try_recv() {
             Err(broadcast::error::TryRecvError::Lagged(n)) => assert!(n >= 10, "{n}"),

@@ -116,7 +116,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// The log's format, for what is written to stderr outside the log (the configuration's
+/// error report: a field of one JSON object in JSON, text otherwise).
+static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
 fn init_logging(format: LogFormat) {
+    let _ = LOG_FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_env("LVSD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
@@ -178,6 +183,18 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let metrics_addr = args.metrics_listen.or(plan.config.global.metrics_listen);
+    let metrics_listener = match metrics_addr {
+        Some(a) => match metrics::bind(a).await {
+            Ok(l) => Some((a, l)),
+            Err(e) => {
+                tracing::error!("{e}");
+                let _ = std::fs::remove_file(&args.socket);
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let (notify_tx, notify_rx) = tokio::sync::mpsc::unbounded_channel();
     let (states_tx, states_rx) = tokio::sync::watch::channel(world::States::new());
     let lo_added = LoAdded::default();
@@ -218,19 +235,17 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         handles.clone(),
         args.socket.clone(),
     ));
-    let reloads = metrics::SharedReloads::default();
+    let reloads = metrics::new_reloads();
     metrics::Reloads::record(&reloads, true, &args.file);
-    if let Some(addr) = args.metrics_listen {
-        match metrics::bind(addr).await {
-            Ok(l) => {
-                tracing::info!("metrics: http://{addr}/metrics");
-                tokio::spawn(metrics::serve(l, handles, host_tx.clone(), reloads.clone()));
-            }
-            Err(e) => {
-                tracing::error!("metrics: cannot listen on {addr}: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    let mut metrics = metrics::Server {
+        from_cli: args.metrics_listen,
+        running: None,
+        handles,
+        host: host_tx.clone(),
+        reloads: reloads.clone(),
+    };
+    if let Some((a, l)) = metrics_listener {
+        metrics.adopt(a, l);
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     trim_later();
@@ -254,12 +269,18 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = hup.recv() => {
                 let r = reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
                 reloaded(&reloads, &r, &args.file);
+                if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
+                    tracing::error!("{e}; still served where it was");
+                }
             }
             req = reload_rx.recv() => {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
                     let r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     if !dry_run {
                         reloaded(&reloads, &r, &args.file);
+                        if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
+                            tracing::error!("{e}; still served where it was");
+                        }
                     }
                     let _ = reply.send(r);
                 }
@@ -328,20 +349,23 @@ fn reloaded(
     file: &std::path::Path,
 ) {
     metrics::Reloads::record(reloads, r.ok, file);
-    events::emit(
-        "reload",
+    events::emit("reload", || {
         serde_json::json!({
             "ok": r.ok,
-            "applied": r.plan,
+            "changes": r.plan,
             "errors": r.errors.as_deref().map(|e| e.lines().count()).unwrap_or(0),
-        }),
-    );
+        })
+    });
 }
 
 /// A configuration's error report on stderr, ending its last line (the log line after it
 /// was written on the same line: `0 notes2026-12-07T...`, and a JSON log line not at the
 /// start of a line).
 fn eprint_report(text: &str) {
+    if LOG_FORMAT.get() == Some(&LogFormat::Json) {
+        tracing::error!(report = %text.trim_end(), "the configuration has errors");
+        return;
+    }
     if text.ends_with('\n') {
         eprint!("{text}");
     } else {

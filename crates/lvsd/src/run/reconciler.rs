@@ -323,13 +323,12 @@ impl<H: HostOps> Reconciler<H> {
         }
         if why == Why::Drift {
             self.counters.repairs += 1;
-            super::events::emit(
-                "drift_repair",
+            super::events::emit("drift_repair", || {
                 serde_json::json!({
                     "operations": ops.len(),
                     "first": ops.iter().take(5).map(|o| o.to_string()).collect::<Vec<_>>(),
-                }),
-            );
+                })
+            });
             tracing::warn!(
                 "IPVS: the kernel table drifted from the configuration: {} operation(s) to repair it",
                 ops.len()

@@ -174,6 +174,7 @@ pub(super) const GLOBAL_KEYS: &[(&str, Effect)] = &[
     ("lvs_sync_daemon", Now),
     ("colocated_directors", Now),
     ("colocated_on_stop_remove", Now),
+    ("metrics_listen", Now),
     ("script_user", Now),
     ("script_group", Now),
     ("enable_script_security", Now),

@@ -131,16 +131,15 @@ impl Scripts {
                         scripts,
                         deleted,
                     } => {
-                        super::events::emit(
-                            "vrrp",
+                        super::events::emit("vrrp", || {
                             serde_json::json!({
                                 "instance": name,
                                 "from": from.name(),
                                 "to": if deleted { "DELETED" } else { to.name() },
                                 "priority": priority,
                                 "reason": reason,
-                            }),
-                        );
+                            })
+                        });
                         if let Ok(m) = mail.lock() {
                             m.send("Instance", &name, to, deleted);
                         }
@@ -163,12 +162,11 @@ impl Scripts {
                         to,
                         scripts,
                     } => {
-                        super::events::emit(
-                            "vrrp_sync_group",
+                        super::events::emit("vrrp_sync_group", || {
                             serde_json::json!({
                                 "group": name, "from": from.name(), "to": to.name(),
-                            }),
-                        );
+                            })
+                        });
                         if let Ok(m) = mail.lock() {
                             m.send("Group", &name, to, false);
                         }

@@ -57,6 +57,9 @@ struct Task {
     down_probes: HashMap<CheckerId, HashSet<String>>,
     /// The health the reconciler has not taken yet.
     health_slot: super::reconcile_task::HealthSlot,
+    /// Counts the configurations this task has run (a status gathered for an earlier one is
+    /// gathered again).
+    generation: u64,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -140,6 +143,7 @@ pub fn spawn(
             started: Instant::now(),
             down_probes: HashMap::new(),
             health_slot: Default::default(),
+            generation: 0,
         };
         for c in t.plan.colocations.iter() {
             tracing::info!(
@@ -154,8 +158,27 @@ pub fn spawn(
         let initial = t.health.initial_events();
         t.handle_events(initial);
         t.update_suspend();
+        // statuses whose inputs are being gathered, and the channel they come back on
+        let (status_tx, mut status_rx) = tokio::sync::mpsc::unbounded_channel::<(
+            status::StatusInputs,
+            oneshot::Sender<crate::proto::LvsStatus>,
+        )>();
+        let gather = |t: &Task, reply: oneshot::Sender<crate::proto::LvsStatus>| {
+            let inputs = t.status_inputs();
+            let back = status_tx.clone();
+            tokio::spawn(async move {
+                let _ = back.send((inputs.await, reply));
+            });
+        };
         loop {
             tokio::select! {
+                Some((inputs, reply)) = status_rx.recv() => {
+                    if inputs.generation == t.generation {
+                        let _ = reply.send(t.build_status(inputs));
+                    } else {
+                        gather(&t, reply); // a reload came in between: its indices differ
+                    }
+                }
                 ev = ev_rx.recv() => {
                     let Some(ev) = ev else { break };
                     let mut out = Vec::new();
@@ -183,9 +206,7 @@ pub fn spawn(
                         Some(HealthInput::Preview(p, reply)) => {
                             let _ = reply.send(t.preview(&p).await);
                         }
-                        Some(HealthInput::Status(reply)) => {
-                            let _ = reply.send(t.status().await);
-                        }
+                        Some(HealthInput::Status(reply)) => gather(&t, reply),
                         Some(HealthInput::Stop(reply)) => {
                             t.stop().await;
                             let _ = reply.send(());
@@ -268,9 +289,10 @@ impl Task {
         for ev in &events {
             self.announce(ev);
         }
+        let latest = self.health.clone();
         let was_empty = {
             let mut slot = self.health_slot.lock().unwrap_or_else(|e| e.into_inner());
-            slot.replace(self.health.clone()).is_none()
+            slot.replace(latest).is_none()
         };
         if was_empty {
             self.send_host(HostInput::Health(self.health_slot.clone()));
@@ -299,7 +321,7 @@ impl Task {
                 let word = if up { "UP" } else { "DOWN" };
                 super::events::emit(
                     "real_server",
-                    serde_json::json!({"virtual_server": vname, "real_server": rname, "up": up}),
+                    || serde_json::json!({"virtual_server": vname, "real_server": rname, "up": up}),
                 );
                 if up {
                     tracing::info!("real server {rname} of virtual server {vname}: UP");
@@ -341,15 +363,14 @@ impl Task {
                 let v = &cfg.virtual_servers[vs];
                 let vname = vs_name(v);
                 let word = if up { "UP" } else { "DOWN" };
-                super::events::emit(
-                    "quorum",
+                super::events::emit("quorum", || {
                     serde_json::json!({
                         "virtual_server": vname,
                         "up": up,
                         "alive_weight": self.health.weight_sum(vs),
                         "quorum": v.quorum,
-                    }),
-                );
+                    })
+                });
                 if up {
                     tracing::info!("virtual server {vname}: gained quorum");
                 } else {
@@ -388,14 +409,13 @@ impl Task {
             }
             HealthEvent::WeightChanged { vs, rs, weight } => {
                 let v = &cfg.virtual_servers[vs];
-                super::events::emit(
-                    "weight",
+                super::events::emit("weight", || {
                     serde_json::json!({
                         "virtual_server": vs_name(v),
                         "real_server": rs_name(v, rs),
                         "weight": weight,
-                    }),
-                );
+                    })
+                });
                 tracing::info!(
                     "real server {} of virtual server {}: weight {weight} (dynamic)",
                     rs_name(v, rs),
@@ -448,6 +468,7 @@ impl Task {
     }
 
     async fn reload(&mut self, plan: Plan) -> Vec<String> {
+        self.generation += 1;
         let mut lines = self.vrrp_plan(&plan);
         let probes = probes_of(&plan);
         lines.push(format!("checkers: {} probe(s)", probes.len()));

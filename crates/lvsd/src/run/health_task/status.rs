@@ -11,21 +11,49 @@ fn check_state(s: CheckState) -> &'static str {
     }
 }
 
+/// What a status needs from the other threads: every probe's state (the checkers' thread)
+/// and the kernel's table (the reconciler's thread).
+pub(super) struct StatusInputs {
+    pub probes: Vec<ProbeStatus>,
+    pub kernel: Option<(Table, crate::run::guard::Marks)>,
+    /// The configuration they were gathered for ([`Task::generation`]).
+    pub generation: u64,
+}
+
 impl Task {
-    pub(super) async fn status(&self) -> LvsStatus {
-        let probes: Vec<ProbeStatus> = match &self.checks {
-            Some(c) => c.status().await,
-            None => Vec::new(),
-        };
-        let reply: Option<(Table, crate::run::guard::Marks)> = {
-            let (rtx, rrx) = oneshot::channel();
-            self.send_host(HostInput::Table(rtx));
-            tokio::time::timeout(Duration::from_secs(2), rrx)
+    /// Gathers a status's inputs without this task waiting for them: the returned future is
+    /// run on a task of its own, and the health task builds the status when they arrive
+    /// ([`Task::build_status`]). (Awaited here, a scrape or `lvsd status` of a large table held
+    /// the health task — and every checker result — for the time of a kernel dump.)
+    pub(super) fn status_inputs(&self) -> impl std::future::Future<Output = StatusInputs> + Send {
+        let probes = self.checks.as_ref().map(|c| c.status());
+        let (rtx, rrx) = oneshot::channel();
+        self.send_host(HostInput::Table(rtx));
+        let generation = self.generation;
+        async move {
+            let probes = match probes {
+                Some(rx) => rx.await.unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let kernel = tokio::time::timeout(Duration::from_secs(2), rrx)
                 .await
                 .ok()
                 .and_then(|r| r.ok())
-                .flatten()
-        };
+                .flatten();
+            StatusInputs {
+                probes,
+                kernel,
+                generation,
+            }
+        }
+    }
+
+    pub(super) fn build_status(&self, inputs: StatusInputs) -> LvsStatus {
+        let StatusInputs {
+            probes,
+            kernel: reply,
+            ..
+        } = inputs;
         let (kernel, marks) = match reply {
             Some((t, m)) => (Some(t), m),
             None => (None, Default::default()),

@@ -17,7 +17,7 @@ struct Scrape {
 
 /// Encodes a scrape: the snapshot and the kernel's IPVS table with its counters, read now
 /// (none without IPVS).
-pub fn encode(snap: Snapshot, mut out: super::ChunkWriter) -> Result<(), fmt::Error> {
+pub fn encode(snap: Snapshot, mut out: super::body::ChunkWriter) -> Result<(), fmt::Error> {
     let ipvs = IpvsSocket::open().ok().and_then(|mut s| s.snapshot().ok());
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Scrape { snap, ipvs }));
@@ -37,6 +37,12 @@ impl Collector for Scrape {
         process(&mut enc, s)?;
         super::vrrp::encode(&mut enc, s)?;
         super::lvs::encode(&mut enc, s)?;
+        gauges(
+            &mut enc,
+            "lvsd_ipvs_readable",
+            "1 if this scrape read the kernel's IPVS table (its families follow), 0 if it could not (no IPVS, or the dump failed).",
+            vec![(vec![], i64::from(self.ipvs.is_some()))],
+        )?;
         if let Some(t) = &self.ipvs {
             super::ipvs::encode(&mut enc, t)?;
         }
@@ -57,12 +63,11 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "1 while lvsd answers.",
         vec![(vec![], 1i64)],
     )?;
-    let started = s.now - s.status.vrrp.uptime_us as f64 / 1e6;
     gauges(
         enc,
         "lvsd_start_time_seconds",
         "When lvsd started, in seconds since the epoch.",
-        vec![(vec![], started)],
+        vec![(vec![], s.reloads.started)],
     )?;
     let r = &s.reloads;
     counters(

@@ -7,6 +7,7 @@
 //! never runs on the VRRP engine's thread or the checkers' thread, and a slow scrape delays
 //! nothing but the next one. docs/metrics.md lists every family.
 
+mod body;
 mod encode;
 mod families;
 mod ipvs;
@@ -17,19 +18,25 @@ use super::control::{self, Handles};
 use super::reconcile_task;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::Frame;
 use hyper::{Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
+
+/// Connections served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 8;
+/// A connection's headers must arrive within this time, and a whole connection (a scrape of a
+/// large table to a slow client included) ends after the other.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The reloads so far, kept by the main loop.
 #[derive(Debug, Default, Clone)]
 pub struct Reloads {
+    /// When lvsd started, seconds since the epoch.
+    pub started: f64,
     pub succeeded: u64,
     pub failed: u64,
     /// Seconds since the epoch of the last load that was applied (the start counts).
@@ -41,6 +48,13 @@ pub struct Reloads {
 }
 
 pub type SharedReloads = Arc<Mutex<Reloads>>;
+
+pub fn new_reloads() -> SharedReloads {
+    Arc::new(Mutex::new(Reloads {
+        started: now_s(),
+        ..Reloads::default()
+    }))
+}
 
 pub fn now_s() -> f64 {
     SystemTime::now()
@@ -73,10 +87,14 @@ impl Reloads {
 
 /// Everything one scrape shows.
 pub struct Snapshot {
-    pub status: crate::proto::Status,
+    pub vrrp: crate::proto::VrrpStatus,
+    /// When the VRRP engine's part was answered (its `ago` times are of then).
+    pub vrrp_now: f64,
+    pub lvs: crate::proto::LvsStatus,
+    /// When the health task's part was answered.
+    pub lvs_now: f64,
     pub reloads: Reloads,
     pub reconciler: Option<super::reconciler::Counters>,
-    pub now: f64,
 }
 
 /// Serves `GET /metrics` on `listener` until the daemon stops.
@@ -91,7 +109,11 @@ pub async fn serve(
         host,
         reloads,
     });
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
@@ -102,23 +124,102 @@ pub async fn serve(
         };
         let s = scraper.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let io = hyper_util::rt::TokioIo::new(stream);
             let svc = hyper::service::service_fn(move |req| {
                 let s = s.clone();
                 async move { Ok::<_, Infallible>(s.respond(req).await) }
             });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await
-            {
-                tracing::debug!("metrics: connection from {peer}: {e}");
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(io, svc);
+            match tokio::time::timeout(CONNECTION_TIMEOUT, conn).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!("metrics: connection from {peer}: {e}"),
+                Err(_) => tracing::debug!(
+                    "metrics: connection from {peer} closed after {} s",
+                    CONNECTION_TIMEOUT.as_secs()
+                ),
             }
         });
     }
 }
 
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await
+/// The listening socket, bound before anything else starts (a port in use stops lvsd at
+/// once, not after VRRP and IPVS were set up).
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))
+}
+
+/// Listens on `addr` and serves the metrics there until the task is aborted.
+pub async fn start(
+    addr: SocketAddr,
+    handles: Arc<Handles>,
+    host: std::sync::mpsc::Sender<reconcile_task::Input>,
+    reloads: SharedReloads,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let l = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("metrics: http://{addr}/metrics");
+    Ok(tokio::spawn(serve(l, handles, host, reloads)))
+}
+
+/// The metrics server of a running daemon: where it listens, as the command line or the
+/// configuration (`lvsd_metrics_listen`, followed at each reload) says.
+pub struct Server {
+    pub from_cli: Option<SocketAddr>,
+    pub running: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+    pub handles: Arc<Handles>,
+    pub host: std::sync::mpsc::Sender<reconcile_task::Input>,
+    pub reloads: SharedReloads,
+}
+
+impl Server {
+    /// Serves on a socket bound at start.
+    pub fn adopt(&mut self, addr: SocketAddr, l: tokio::net::TcpListener) {
+        tracing::info!("metrics: http://{addr}/metrics");
+        let h = tokio::spawn(serve(
+            l,
+            self.handles.clone(),
+            self.host.clone(),
+            self.reloads.clone(),
+        ));
+        self.running = Some((addr, h));
+    }
+
+    /// Serves on the address the command line or `configured` gives (none: stops serving).
+    /// A new address is bound before the old one is let go: if it cannot be, the old one
+    /// stays and the error is returned.
+    pub async fn follow(&mut self, configured: Option<SocketAddr>) -> Result<(), String> {
+        let want = self.from_cli.or(configured);
+        if want == self.running.as_ref().map(|(a, _)| *a) {
+            return Ok(());
+        }
+        let Some(addr) = want else {
+            if let Some((a, h)) = self.running.take() {
+                h.abort();
+                tracing::info!("metrics: no longer served on {a}");
+            }
+            return Ok(());
+        };
+        // bound while the old one still serves (moving to the same port on an overlapping
+        // address fails then: the old one stays, and the error says so)
+        let h = start(
+            addr,
+            self.handles.clone(),
+            self.host.clone(),
+            self.reloads.clone(),
+        )
+        .await
+        .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))?;
+        if let Some((a, old)) = self.running.replace((addr, h)) {
+            old.abort();
+            tracing::info!("metrics: moved from {a} to {addr}");
+        }
+        Ok(())
+    }
 }
 
 struct Scraper {
@@ -127,71 +228,37 @@ struct Scraper {
     reloads: SharedReloads,
 }
 
-type Body = BoxBody<Bytes, Infallible>;
+type Body = BoxBody<Bytes, std::io::Error>;
 
 fn text(code: StatusCode, body: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    let mut r = Response::new(
+        Full::new(Bytes::from(body.to_string()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     *r.status_mut() = code;
     r
 }
 
-/// The size of the pieces a scrape is sent in.
-const CHUNK: usize = 64 * 1024;
-
-/// A scrape's body: the pieces of text as the encoding thread writes them (a large table is
-/// never held whole: 36,000 real servers are ~13 MB of text without IPVS counters).
-struct Chunks(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl hyper::body::Body for Chunks {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
-    }
-}
-
-/// Where the encoder writes: pieces of [`CHUNK`] bytes to the body, waiting while the client
-/// has not read the previous ones.
-pub struct ChunkWriter {
-    buf: String,
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> std::fmt::Result {
-        let full = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 1024));
-        self.tx
-            .blocking_send(Bytes::from(full))
-            .map_err(|_| std::fmt::Error) // the client went away
-    }
-
-    /// The rest.
-    pub fn finish(mut self) -> std::fmt::Result {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.send()
-    }
-}
-
-impl std::fmt::Write for ChunkWriter {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.buf.push_str(s);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(())
-    }
+fn with_content_type(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        ),
+    );
+    r
 }
 
 impl Scraper {
     async fn respond(&self, req: Request<hyper::body::Incoming>) -> Response<Body> {
         if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
-            return text(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics\n");
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics\n");
+            r.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static("GET, HEAD"),
+            );
+            return r;
         }
         match req.uri().path() {
             "/metrics" => {}
@@ -208,20 +275,32 @@ impl Scraper {
                 )
             }
         }
+        if req.method() == hyper::Method::HEAD {
+            // the headers a GET would get, without the work of a scrape
+            return with_content_type(text(StatusCode::OK, ""));
+        }
         let snap = match self.snapshot().await {
             Ok(s) => s,
             Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
         };
         // the encoding (and the kernel's table, read with its counters) on a blocking thread,
         // sent as it is written
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (tx, rx) = tokio::sync::mpsc::channel::<body::Piece>(2);
         tokio::task::spawn_blocking(move || {
-            let w = ChunkWriter {
-                buf: String::with_capacity(CHUNK + 1024),
-                tx,
+            let w = body::ChunkWriter::new(tx.clone());
+            let done =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode::encode(snap, w)));
+            let failed = match done {
+                Ok(Ok(())) => None,
+                // the client went away: nothing more to send to
+                Ok(Err(_)) if tx.is_closed() => None,
+                Ok(Err(_)) => Some("the encoding failed"),
+                Err(_) => Some("the encoder panicked"),
             };
-            if encode::encode(snap, w).is_err() {
-                tracing::debug!("metrics: a scrape was cut short (the client went away)");
+            if let Some(why) = failed {
+                tracing::error!("metrics: a scrape was cut short: {why}");
+                // an error frame: hyper aborts the response instead of ending it cleanly
+                let _ = tx.blocking_send(Err(std::io::Error::other(why)));
             }
             // the snapshot of a large table is short-lived: its memory back to the system
             // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
@@ -229,18 +308,14 @@ impl Scraper {
                 libc::malloc_trim(0);
             }
         });
-        let mut r = Response::new(Chunks(rx).boxed());
-        r.headers_mut().insert(
-            hyper::header::CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static(
-                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
-            ),
-        );
-        r
+        with_content_type(Response::new(body::Chunks(rx).boxed()))
     }
 
     async fn snapshot(&self) -> Result<Snapshot, String> {
-        let status = control::status(&self.handles).await?;
+        let vrrp = control::vrrp_status(&self.handles).await?;
+        let vrrp_now = now_s();
+        let lvs = control::lvs_status(&self.handles).await?;
+        let lvs_now = now_s();
         let (tx, rx) = oneshot::channel();
         let reconciler = if self.host.send(reconcile_task::Input::Counters(tx)).is_ok() {
             rx.await.ok()
@@ -253,10 +328,12 @@ impl Scraper {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         Ok(Snapshot {
-            status,
+            vrrp,
+            vrrp_now,
+            lvs,
+            lvs_now,
             reloads,
             reconciler,
-            now: now_s(),
         })
     }
 }

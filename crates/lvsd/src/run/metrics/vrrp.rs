@@ -60,14 +60,14 @@ fn instance_counter(name: &str) -> Option<(&'static str, &'static str, Option<St
 
 fn id(i: &crate::proto::InstanceStatus) -> Labels<'_> {
     vec![
-        ("instance", b(&i.name)),
+        ("vrrp_instance", b(&i.name)),
         ("interface", b(i.interface.as_deref().unwrap_or_default())),
         ("vrid", o(i.vrid)),
     ]
 }
 
 pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
-    let v = &s.status.vrrp;
+    let v = &s.vrrp;
     gauges(
         enc,
         "lvsd_vrrp_state",
@@ -91,16 +91,21 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
     infos(
         enc,
         "lvsd_vrrp_master",
-        "The master this instance hears (none while it is the master itself): its address and priority.",
+        "The master this instance hears (none while it is the master itself), by address: the series changes when the master does.",
+        v.instances.iter().filter_map(|i| {
+            let m = i.master.as_ref()?;
+            let mut l = id(i);
+            l.push(("master", o(m.address)));
+            Some(l)
+        }),
+    )?;
+    gauges(
+        enc,
+        "lvsd_vrrp_master_priority",
+        "The priority in the adverts of the master this instance hears.",
         v.instances
             .iter()
-            .filter_map(|i| {
-                let m = i.master.as_ref()?;
-                let mut l = id(i);
-                l.push(("master", o(m.address)));
-                l.push(("master_priority", o(m.priority)));
-                Some(l)
-            }),
+            .filter_map(|i| Some((id(i), i64::from(i.master.as_ref()?.priority)))),
     )?;
     gauges(
         enc,
@@ -108,7 +113,7 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "When the instance last changed state, in seconds since the epoch.",
         v.instances
             .iter()
-            .filter_map(|i| Some((id(i), s.now - i.last_transition.as_ref()?.ago_s))),
+            .filter_map(|i| Some((id(i), s.vrrp_now - i.last_transition.as_ref()?.ago_s))),
     )?;
     // the instances' counters, one family per name
     let mut by_metric: Vec<(&str, &str, Rows<u64>)> = Vec::new();
