@@ -142,6 +142,10 @@ pub struct CheckerStatus {
     pub failures: Option<u64>,
     pub in_state_s: Option<f64>,
     pub suspended: Option<bool>,
+    /// The checks' durations per bucket of lvsd_check's DURATION_BUCKETS, and their sum (for
+    /// the metrics; not in the JSON).
+    #[serde(skip)]
+    pub durations: Option<(Vec<u32>, f64)>,
 }
 
 /// `reload` and `reload --dry-run`.

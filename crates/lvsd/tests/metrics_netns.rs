@@ -196,6 +196,8 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         "lvsd_checker_last_check_timestamp_seconds",
         "lvsd_virtual_server_quorum_up",
         "lvsd_reconciler_ipvs_operations_total",
+        "lvsd_reconciler_pass_duration_seconds_count",
+        "lvsd_checker_duration_seconds_bucket",
     ] {
         assert!(value(&s1, name, &[]).is_some(), "{name} missing:\n{s1}");
     }
@@ -204,6 +206,17 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     assert_eq!(
         value(&s1, "lvsd_config_loads_total", &["result=\"success\""]),
         Some(1.0)
+    );
+    // the checks' durations: every check counted, in the +Inf bucket too
+    let count = value(&s1, "lvsd_checker_duration_seconds_count", &[]).unwrap_or(0.0);
+    assert!(count >= 1.0, "{s1}");
+    assert_eq!(
+        value(
+            &s1,
+            "lvsd_checker_duration_seconds_bucket",
+            &["le=\"+Inf\""]
+        ),
+        Some(count)
     );
 
     // a real Prometheus server in dir1 scrapes both directors and answers who is master

@@ -231,6 +231,14 @@ pub fn drift_pause(interval: Duration, took: Duration) -> Duration {
         .min(interval.max(Duration::from_secs(60)))
 }
 
+/// One reconcile pass, its duration counted.
+fn timed<T>(r: &mut Reconciler<RealHost>, f: impl FnOnce(&mut Reconciler<RealHost>) -> T) -> T {
+    let t = Instant::now();
+    let out = f(r);
+    r.counters.observe_pass(t.elapsed().as_secs_f64());
+    out
+}
+
 fn run(
     r: &mut Reconciler<RealHost>,
     rx: &Receiver<Input>,
@@ -254,12 +262,12 @@ fn run(
                 if now >= next_scan {
                     next_scan = now + GUARD_SCAN;
                     if r.guarding() && r.learn() {
-                        r.converge(Why::Forwarders);
+                        timed(r, |r| r.converge(Why::Forwarders));
                     }
                 }
                 if now >= next_drift {
                     let t = Instant::now();
-                    let read = r.drift_check();
+                    let read = timed(r, |r| r.drift_check());
                     next_drift = Instant::now() + drift_pause(drift, t.elapsed());
                     // the kernel's table was read whole (as large as the table): its memory
                     // given back, at most once a minute (a trim briefly locks every thread's
@@ -280,19 +288,19 @@ fn run(
                 // (none: a later message took it, or a reload made it stale)
                 if let Some(h) = latest {
                     r.world.health = h;
-                    r.converge(Why::Health);
+                    timed(r, |r| r.converge(Why::Health));
                 }
             }
             Input::States => {
                 let now = states.borrow().clone();
                 if now != r.world.states {
                     r.world.states = now;
-                    r.converge(Why::Vrrp);
+                    timed(r, |r| r.converge(Why::Vrrp));
                 }
             }
             Input::Reload(p, h, reply) => {
                 let t0 = Instant::now();
-                let done = r.reload(*p, *h);
+                let done = timed(r, |r| r.reload(*p, *h));
                 give_back(done.len());
                 tracing::info!(
                     "reload: {} host change(s) in {:.1} ms",

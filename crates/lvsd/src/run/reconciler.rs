@@ -63,6 +63,52 @@ pub struct Counters {
     pub repairs: u64,
     pub operations: u64,
     pub failures: u64,
+    /// IPVS operations applied, by kind ([`OP_KINDS`]).
+    pub ops_by_kind: [u64; 6],
+    /// The operations of drift repairs, by kind.
+    pub repair_ops_by_kind: [u64; 6],
+    /// How long reconcile passes took: a count per bucket of [`PASS_BUCKETS`] (then the rest),
+    /// the number of passes and their sum in seconds.
+    pub pass_buckets: [u64; 9],
+    pub passes: u64,
+    pub pass_seconds: f64,
+}
+
+/// The kinds of IPVS operation, as the metrics label them.
+pub const OP_KINDS: [&str; 6] = [
+    "add_service",
+    "edit_service",
+    "delete_service",
+    "add_destination",
+    "edit_destination",
+    "delete_destination",
+];
+
+/// The upper bounds (seconds) of the reconcile passes' duration buckets.
+pub const PASS_BUCKETS: [f64; 8] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+fn op_kind(op: &Op) -> usize {
+    match op {
+        Op::AddService(_) => 0,
+        Op::EditService(_) => 1,
+        Op::DelService(_) => 2,
+        Op::AddDest(..) => 3,
+        Op::EditDest(..) => 4,
+        Op::DelDest(..) => 5,
+    }
+}
+
+impl Counters {
+    /// One reconcile pass that took `secs`.
+    pub fn observe_pass(&mut self, secs: f64) {
+        let b = PASS_BUCKETS
+            .iter()
+            .position(|&le| secs <= le)
+            .unwrap_or(PASS_BUCKETS.len());
+        self.pass_buckets[b] += 1;
+        self.passes += 1;
+        self.pass_seconds += secs;
+    }
 }
 
 pub struct Reconciler<H: HostOps> {
@@ -304,6 +350,9 @@ impl<H: HostOps> Reconciler<H> {
             Err((n, _)) => *n,
         };
         self.counters.operations += n as u64;
+        for op in &ops[..n.min(ops.len())] {
+            self.counters.ops_by_kind[op_kind(op)] += 1;
+        }
         r.map(|_| ()).inspect_err(|_| self.counters.failures += 1)
     }
 
@@ -323,6 +372,9 @@ impl<H: HostOps> Reconciler<H> {
         }
         if why == Why::Drift {
             self.counters.repairs += 1;
+            for op in &ops {
+                self.counters.repair_ops_by_kind[op_kind(op)] += 1;
+            }
             super::events::emit("drift_repair", || {
                 serde_json::json!({
                     "operations": ops.len(),

@@ -123,6 +123,7 @@ impl Task {
                                         failures: Some(p.failures),
                                         in_state_s: Some(p.in_state),
                                         suspended: Some(p.suspended),
+                                        durations: Some((p.durations.to_vec(), p.duration_sum)),
                                     },
                                     None => CheckerStatus {
                                         kind: format!("{:?}", r.checkers[ci].kind),

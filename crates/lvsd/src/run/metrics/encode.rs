@@ -1,7 +1,7 @@
 //! One scrape: the process families here, the others in their modules, encoded with
 //! prometheus-client's collector API from a [`Snapshot`] and the kernel's IPVS table read now.
 
-use super::families::{b, counters, gauges, infos};
+use super::families::{b, counters, gauges, histogram, infos};
 use super::Snapshot;
 use lvsd_ipvs::netlink::IpvsSocket;
 use prometheus_client::collector::Collector;
@@ -98,11 +98,15 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         vec![(vec![], r.hash as f64)],
     )?;
     if let Some(c) = &s.reconciler {
+        use super::super::reconciler::{OP_KINDS, PASS_BUCKETS};
         counters(
             enc,
             "lvsd_reconciler_ipvs_operations",
-            "IPVS operations the reconciler sent to the kernel.",
-            vec![(vec![], c.operations)],
+            "IPVS operations the reconciler applied, by kind.",
+            OP_KINDS
+                .iter()
+                .zip(c.ops_by_kind)
+                .map(|(k, n)| (vec![("kind", b(k))], n)),
         )?;
         counters(
             enc,
@@ -115,6 +119,29 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
             "lvsd_reconciler_drift_repairs",
             "Times the kernel's IPVS table was found changed behind lvsd's back and repaired.",
             vec![(vec![], c.repairs)],
+        )?;
+        counters(
+            enc,
+            "lvsd_reconciler_drift_repair_operations",
+            "The operations of those repairs, by kind.",
+            OP_KINDS
+                .iter()
+                .zip(c.repair_ops_by_kind)
+                .map(|(k, n)| (vec![("kind", b(k))], n)),
+        )?;
+        let buckets: Vec<(f64, u64)> = PASS_BUCKETS
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(c.pass_buckets)
+            .collect();
+        histogram(
+            enc,
+            "lvsd_reconciler_pass_duration_seconds",
+            "How long the reconciler's passes took (a health change, a VRRP change, a reload, a drift check).",
+            c.pass_seconds,
+            c.passes,
+            &buckets,
         )?;
     }
     Ok(())

@@ -74,3 +74,35 @@ pub fn infos<'a>(
     }
     Ok(())
 }
+
+/// A family of histograms: per label set, (sum, count, (upper bound, count in that bucket)).
+pub fn histograms<'a>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Labels<'a>, (f64, u64, Vec<(f64, u64)>))>,
+) -> fmt::Result {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, (sum, count, buckets)) in rows {
+        m.encode_family(&labels)?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+    }
+    Ok(())
+}
+
+/// A histogram without labels: `buckets` are (upper bound, count in that bucket).
+pub fn histogram(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    sum: f64,
+    count: u64,
+    buckets: &[(f64, u64)],
+) -> fmt::Result {
+    let mut m = enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    m.encode_histogram::<NoLabelSet>(sum, count, buckets, None)
+}

@@ -1,6 +1,6 @@
 //! The virtual server, real server and checker families (from the health task's status).
 
-use super::families::{b, counters, gauges, o, Labels};
+use super::families::{b, counters, gauges, histograms, o, Labels};
 use super::Snapshot;
 use crate::proto::{CheckerStatus, RsStatus};
 use prometheus_client::encoding::DescriptorEncoder;
@@ -183,6 +183,34 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "lvsd_checker_last_check_timestamp_seconds",
         "When the checker last completed a check, in seconds since the epoch (a frozen checker shows as an old time).",
         checkers(s, n).filter_map(|(l, c)| Some((l, s.lvs_now - c.last_check_ago_s?))),
+    )?;
+    // the checks' durations per virtual server (per checker they would be 36,000 x 11 series)
+    histograms(
+        enc,
+        "lvsd_checker_duration_seconds",
+        "How long the checks of the virtual server's real servers took.",
+        vss.iter().enumerate().filter_map(|(vi, v)| {
+            let mut counts = [0u64; lvsd_check::pool::DURATION_BUCKETS.len() + 1];
+            let mut sum = 0.0;
+            let mut any = false;
+            for c in v.real_servers.iter().flat_map(|r| &r.checkers) {
+                let Some((d, s)) = &c.durations else { continue };
+                any = true;
+                sum += s;
+                for (t, n) in counts.iter_mut().zip(d) {
+                    *t += u64::from(*n);
+                }
+            }
+            any.then(|| {
+                let buckets: Vec<(f64, u64)> = lvsd_check::pool::DURATION_BUCKETS
+                    .iter()
+                    .copied()
+                    .chain([f64::INFINITY])
+                    .zip(counts)
+                    .collect();
+                (n.vs(vi), (sum, counts.iter().sum(), buckets))
+            })
+        }),
     )?;
     gauges(
         enc,
