@@ -30,8 +30,10 @@ fn conf_with(prio: u8, weight: u32, listen: Option<&str>) -> String {
         .unwrap_or_default();
     format!(
         "global_defs {{\n  router_id test\n{listen}}}\n\
+         vrrp_script chk {{\n  script /bin/true\n  interval 1\n}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
-         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    10.99.0.100/24\n  }}\n}}\n\
+         priority {prio}\n  advert_int 1\n  track_script {{\n    chk\n  }}\n  \
+         virtual_ipaddress {{\n    10.99.0.100/24\n  }}\n}}\n\
          virtual_server 10.99.0.100 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n\
          real_server {RS1} 80 {{\n    weight {weight}\n    TCP_CHECK {{\n      connect_timeout 1\n      \
          retry 1\n      delay_before_retry 1\n    }}\n  }}\n}}\n"
@@ -191,6 +193,7 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         "lvsd_build_info",
         "lvsd_up",
         "lvsd_vrrp_adverts_sent_total",
+        "lvsd_vrrp_gratuitous_rounds_total",
         "lvsd_vrrp_adverts_dropped_total",
         "lvsd_checker_up",
         "lvsd_checker_last_check_timestamp_seconds",
@@ -207,6 +210,24 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         value(&s1, "lvsd_config_loads_total", &["result=\"success\""]),
         Some(1.0)
     );
+    // the tracker: up, its runs counted
+    assert_eq!(
+        value(
+            &s1,
+            "lvsd_tracker_up",
+            &["kind=\"vrrp_script\"", "tracker=\"chk\""]
+        ),
+        Some(1.0),
+        "{s1}"
+    );
+    let runs = ["script=\"chk\"", "result=\"success\""];
+    assert!(value(&s1, "lvsd_vrrp_script_runs_total", &runs).unwrap_or(0.0) >= 1.0);
+    assert!(value(
+        &s1,
+        "lvsd_vrrp_script_run_seconds_total",
+        &["script=\"chk\""]
+    )
+    .is_some());
     // the checks' durations: every check counted, in the +Inf bucket too
     let count = value(&s1, "lvsd_checker_duration_seconds_count", &[]).unwrap_or(0.0);
     assert!(count >= 1.0, "{s1}");

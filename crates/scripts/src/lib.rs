@@ -17,6 +17,7 @@
 pub mod fifo;
 pub mod notify;
 pub mod program;
+pub mod run_stats;
 pub mod runner;
 pub mod smtp;
 pub mod track_file;

@@ -247,6 +247,7 @@ async fn track(
             }
             outcome = async { running.as_mut().expect("guarded").0.as_mut().await }, if running.is_some() => {
                 running = None;
+                crate::run_stats::record(&name, &outcome);
                 let ok = outcome.success();
                 tracing::debug!("vrrp_script {name}: {outcome}");
                 match &outcome.status {

@@ -52,6 +52,8 @@ pub struct Stats {
     pub priority_zero_tx: u64,
     pub became_master: u64,
     pub released_master: u64,
+    /// Rounds of gratuitous ARPs / unsolicited NAs asked for (each round: one per VIP).
+    pub gratuitous_rounds: u64,
     pub address_list_mismatch: u64,
     /// Drops by reason; serialised as `{"ttl": 0, "checksum": 2, ...}`.
     #[serde(serialize_with = "drops_by_name")]

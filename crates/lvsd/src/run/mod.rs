@@ -240,9 +240,12 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let mut metrics = metrics::Server {
         from_cli: args.metrics_listen,
         running: None,
-        handles,
-        host: host_tx.clone(),
-        reloads: reloads.clone(),
+        sources: std::sync::Arc::new(metrics::Sources {
+            handles,
+            host: host_tx.clone(),
+            reloads: reloads.clone(),
+            trackers: scripts.tracker_states(),
+        }),
     };
     if let Some((a, l)) = metrics_listener {
         metrics.adopt(a, l);

@@ -14,11 +14,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// The last status of each tracker (vrrp_script, track_file, track_process).
+pub type TrackerStates = Arc<Mutex<HashMap<TrackerId, TrackerStatus>>>;
+
 pub struct Scripts {
     trackers: Vec<JoinHandle<()>>,
     tracker_tx: mpsc::Sender<(TrackerId, TrackerStatus)>,
     /// Last status of each tracker (to resume them across a reload without a blip).
-    last: Arc<Mutex<HashMap<TrackerId, TrackerStatus>>>,
+    last: TrackerStates,
     notifier: Notifier,
     fifos: Option<Fifos>,
     users: ScriptUsers,
@@ -96,7 +99,7 @@ impl Scripts {
     ) -> Scripts {
         let users = users_of(plan);
         let (tracker_tx, mut tracker_rx) = mpsc::channel::<(TrackerId, TrackerStatus)>(256);
-        let last: Arc<Mutex<HashMap<TrackerId, TrackerStatus>>> = Arc::default();
+        let last: TrackerStates = Arc::default();
         let last2 = last.clone();
         // Tracker results go to the engine.
         tokio::spawn(async move {
@@ -202,6 +205,11 @@ impl Scripts {
         };
         s.spawn_trackers(plan, false);
         s
+    }
+
+    /// The last status of every tracker that reported one (shared: the metrics read it).
+    pub fn tracker_states(&self) -> TrackerStates {
+        self.last.clone()
     }
 
     fn spawn_trackers(&mut self, plan: &Plan, resumed: bool) {

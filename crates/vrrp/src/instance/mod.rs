@@ -375,25 +375,28 @@ impl Instance {
         self.preempt_until = None;
     }
 
+    /// Asks for `count` rounds of gratuitous ARPs / unsolicited NAs, counted.
+    pub(crate) fn gratuitous(&mut self, out: &mut Vec<Action>, count: u32) {
+        self.stats.gratuitous_rounds += u64::from(count);
+        out.push(Action::SendGratuitous {
+            instance: self.id,
+            count,
+        });
+    }
+
     /// Handles every deadline at or before `now`; returns a signal for the sync group.
     pub fn on_timer(&mut self, now: Time, out: &mut Vec<Action>) -> Option<Signal> {
         let mut signal = None;
         if let Some((at, count)) = self.garp_at {
             if at <= now {
                 self.garp_at = None;
-                out.push(Action::SendGratuitous {
-                    instance: self.id,
-                    count,
-                });
+                self.gratuitous(out, count);
             }
         }
         if let Some(at) = self.garp_refresh_at {
             if at <= now {
                 self.garp_refresh_at = Some(now + self.cfg.garp.master_refresh);
-                out.push(Action::SendGratuitous {
-                    instance: self.id,
-                    count: self.cfg.garp.master_refresh_repeat,
-                });
+                self.gratuitous(out, self.cfg.garp.master_refresh_repeat);
             }
         }
         if let Some(at) = self.advert_at {

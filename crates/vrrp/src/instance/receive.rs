@@ -134,14 +134,14 @@ impl Instance {
         if !self.cfg.lower_prio_no_advert {
             self.send_advert(self.effective, out);
             self.advert_at = Some(now + self.cfg.advert_interval);
-            let g = &self.cfg.garp;
-            if g.lower_prio_repeat > 0 {
-                out.push(Action::SendGratuitous {
-                    instance: self.id,
-                    count: g.lower_prio_repeat,
-                });
-                if !g.lower_prio_delay.is_zero() {
-                    self.garp_at = Some((now + g.lower_prio_delay, g.lower_prio_repeat));
+            let (repeat, delay) = (
+                self.cfg.garp.lower_prio_repeat,
+                self.cfg.garp.lower_prio_delay,
+            );
+            if repeat > 0 {
+                self.gratuitous(out, repeat);
+                if !delay.is_zero() {
+                    self.garp_at = Some((now + delay, repeat));
                 }
             }
         }

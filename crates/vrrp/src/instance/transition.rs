@@ -61,10 +61,7 @@ impl Instance {
         self.stats.became_master += 1;
         self.send_advert(self.effective, out);
         out.push(Action::AddAddresses { instance: self.id });
-        out.push(Action::SendGratuitous {
-            instance: self.id,
-            count: self.cfg.garp.master_repeat,
-        });
+        self.gratuitous(out, self.cfg.garp.master_repeat);
         let g = &self.cfg.garp;
         if !g.master_delay.is_zero() {
             self.garp_at = Some((now + g.master_delay, g.master_repeat));

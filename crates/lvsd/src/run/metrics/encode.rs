@@ -36,6 +36,7 @@ impl Collector for Scrape {
         let s = &self.snap;
         process(&mut enc, s)?;
         super::vrrp::encode(&mut enc, s)?;
+        super::trackers::encode(&mut enc, s)?;
         super::lvs::encode(&mut enc, s)?;
         gauges(
             &mut enc,

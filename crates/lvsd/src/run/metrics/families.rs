@@ -2,7 +2,9 @@
 //! samples come from iterators and their labels borrow from the snapshot: a scrape holds one
 //! sample's labels at a time, not a copy of every label of a family.
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, NoLabelSet};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, NoLabelSet,
+};
 use prometheus_client::metrics::MetricType;
 use std::borrow::Cow;
 use std::fmt;
@@ -39,11 +41,11 @@ pub fn gauges<'a, V: EncodeGaugeValue>(
 }
 
 /// A family of counters (the name gets `_total`).
-pub fn counters<'a>(
+pub fn counters<'a, V: EncodeCounterValue>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    rows: impl IntoIterator<Item = (Labels<'a>, u64)>,
+    rows: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
     let mut rows = rows.into_iter().peekable();
     if rows.peek().is_none() {
@@ -52,7 +54,7 @@ pub fn counters<'a>(
     let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, v) in rows {
         m.encode_family(&labels)?
-            .encode_counter::<NoLabelSet, u64, f64>(&v, None)?;
+            .encode_counter::<NoLabelSet, V, f64>(&v, None)?;
     }
     Ok(())
 }

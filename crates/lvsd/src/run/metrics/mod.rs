@@ -12,6 +12,7 @@ mod encode;
 mod families;
 mod ipvs;
 mod lvs;
+mod trackers;
 mod vrrp;
 
 use super::control::{self, Handles};
@@ -95,20 +96,14 @@ pub struct Snapshot {
     pub lvs_now: f64,
     pub reloads: Reloads,
     pub reconciler: Option<super::reconciler::Counters>,
+    /// Every tracker's last status.
+    pub trackers: Vec<(lvsd_vrrp::track::TrackerId, lvsd_vrrp::track::TrackerStatus)>,
+    /// The vrrp_scripts' runs.
+    pub script_runs: std::collections::BTreeMap<String, lvsd_scripts::run_stats::Runs>,
 }
 
 /// Serves `GET /metrics` on `listener` until the daemon stops.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    handles: Arc<Handles>,
-    host: std::sync::mpsc::Sender<reconcile_task::Input>,
-    reloads: SharedReloads,
-) {
-    let scraper = Arc::new(Scraper {
-        handles,
-        host,
-        reloads,
-    });
+pub async fn serve(listener: tokio::net::TcpListener, scraper: Arc<Sources>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -157,13 +152,11 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
 /// Listens on `addr` and serves the metrics there until the task is aborted.
 pub async fn start(
     addr: SocketAddr,
-    handles: Arc<Handles>,
-    host: std::sync::mpsc::Sender<reconcile_task::Input>,
-    reloads: SharedReloads,
+    sources: Arc<Sources>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let l = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("metrics: http://{addr}/metrics");
-    Ok(tokio::spawn(serve(l, handles, host, reloads)))
+    Ok(tokio::spawn(serve(l, sources)))
 }
 
 /// The metrics server of a running daemon: where it listens, as the command line or the
@@ -171,21 +164,14 @@ pub async fn start(
 pub struct Server {
     pub from_cli: Option<SocketAddr>,
     pub running: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
-    pub handles: Arc<Handles>,
-    pub host: std::sync::mpsc::Sender<reconcile_task::Input>,
-    pub reloads: SharedReloads,
+    pub sources: Arc<Sources>,
 }
 
 impl Server {
     /// Serves on a socket bound at start.
     pub fn adopt(&mut self, addr: SocketAddr, l: tokio::net::TcpListener) {
         tracing::info!("metrics: http://{addr}/metrics");
-        let h = tokio::spawn(serve(
-            l,
-            self.handles.clone(),
-            self.host.clone(),
-            self.reloads.clone(),
-        ));
+        let h = tokio::spawn(serve(l, self.sources.clone()));
         self.running = Some((addr, h));
     }
 
@@ -206,14 +192,9 @@ impl Server {
         };
         // bound while the old one still serves (moving to the same port on an overlapping
         // address fails then: the old one stays, and the error says so)
-        let h = start(
-            addr,
-            self.handles.clone(),
-            self.host.clone(),
-            self.reloads.clone(),
-        )
-        .await
-        .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))?;
+        let h = start(addr, self.sources.clone())
+            .await
+            .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))?;
         if let Some((a, old)) = self.running.replace((addr, h)) {
             old.abort();
             tracing::info!("metrics: moved from {a} to {addr}");
@@ -222,10 +203,12 @@ impl Server {
     }
 }
 
-struct Scraper {
-    handles: Arc<Handles>,
-    host: std::sync::mpsc::Sender<reconcile_task::Input>,
-    reloads: SharedReloads,
+/// Where a scrape's data comes from.
+pub struct Sources {
+    pub handles: Arc<Handles>,
+    pub host: std::sync::mpsc::Sender<reconcile_task::Input>,
+    pub reloads: SharedReloads,
+    pub trackers: super::scripts::TrackerStates,
 }
 
 type Body = BoxBody<Bytes, std::io::Error>;
@@ -250,7 +233,7 @@ fn with_content_type(mut r: Response<Body>) -> Response<Body> {
     r
 }
 
-impl Scraper {
+impl Sources {
     async fn respond(&self, req: Request<hyper::body::Incoming>) -> Response<Body> {
         if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
             let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics\n");
@@ -327,6 +310,14 @@ impl Scraper {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let mut trackers: Vec<_> = self
+            .trackers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, st)| (id.clone(), *st))
+            .collect();
+        trackers.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Snapshot {
             vrrp,
             vrrp_now,
@@ -334,6 +325,8 @@ impl Scraper {
             lvs_now,
             reloads,
             reconciler,
+            trackers,
+            script_runs: lvsd_scripts::run_stats::snapshot(),
         })
     }
 }

@@ -37,6 +37,11 @@ fn instance_counter(name: &str) -> Option<(&'static str, &'static str, Option<St
             None,
         ),
         "became_master" => ("lvsd_vrrp_became_master", "Transitions to MASTER.", None),
+        "gratuitous_rounds" => (
+            "lvsd_vrrp_gratuitous_rounds",
+            "Rounds of gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) sent: one per VIP each round.",
+            None,
+        ),
         "released_master" => (
             "lvsd_vrrp_released_master",
             "Transitions from MASTER to another state.",
