@@ -52,6 +52,9 @@ pub struct Stats {
     pub priority_zero_tx: u64,
     pub became_master: u64,
     pub released_master: u64,
+    /// Transitions into BACKUP (the start's included) and into FAULT.
+    pub became_backup: u64,
+    pub became_fault: u64,
     /// Rounds of gratuitous ARPs / unsolicited NAs asked for (each round: one per VIP).
     pub gratuitous_rounds: u64,
     pub address_list_mismatch: u64,

@@ -7,6 +7,11 @@ use crate::time::Time;
 impl Instance {
     fn notify(&mut self, from: State, to: State, reason: Reason, out: &mut Vec<Action>) {
         self.last_reason = reason.clone();
+        match to {
+            State::Backup => self.stats.became_backup += 1,
+            State::Fault => self.stats.became_fault += 1,
+            _ => {}
+        }
         out.push(Action::Notify {
             instance: self.id,
             from,

@@ -37,6 +37,12 @@ fn instance_counter(name: &str) -> Option<(&'static str, &'static str, Option<St
             None,
         ),
         "became_master" => ("lvsd_vrrp_became_master", "Transitions to MASTER.", None),
+        "became_backup" => (
+            "lvsd_vrrp_became_backup",
+            "Transitions to BACKUP (the first one at start included).",
+            None,
+        ),
+        "became_fault" => ("lvsd_vrrp_became_fault", "Transitions to FAULT.", None),
         "gratuitous_rounds" => (
             "lvsd_vrrp_gratuitous_rounds",
             "Rounds of gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) sent: one per VIP each round.",
