@@ -376,6 +376,16 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     assert!(value(&s2, "lvsd_vrrp_became_backup_total", &[]).unwrap_or(0.0) >= 1.0);
     assert_eq!(value(&s2, "lvsd_vrrp_became_fault_total", &[]), Some(0.0));
     assert!(value(&s2, "lvsd_vrrp_last_transition_timestamp_seconds", &[]).is_some());
+    // and why
+    assert_eq!(
+        value(
+            &s2,
+            "lvsd_vrrp_last_transition_info",
+            &["from=\"BACKUP\"", "to=\"MASTER\"", "reason=\""]
+        ),
+        Some(1.0),
+        "{s2}"
+    );
 
     // a reload that moves lvsd_metrics_listen moves the server
     std::fs::write(

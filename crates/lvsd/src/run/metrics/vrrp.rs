@@ -126,6 +126,19 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
             .iter()
             .filter_map(|i| Some((id(i), s.vrrp_now - i.last_transition.as_ref()?.ago_s))),
     )?;
+    infos(
+        enc,
+        "lvsd_vrrp_last_transition",
+        "The instance's last transition and why (an info family: its series changes at each transition).",
+        v.instances.iter().filter_map(|i| {
+            let t = i.last_transition.as_ref()?;
+            let mut l = id(i);
+            l.push(("from", b(&t.from)));
+            l.push(("to", b(&t.to)));
+            l.push(("reason", b(&t.reason)));
+            Some(l)
+        }),
+    )?;
     // the instances' counters, one family per name
     let mut by_metric: Vec<(&str, &str, Rows<u64>)> = Vec::new();
     for i in &v.instances {
