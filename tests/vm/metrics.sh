@@ -28,6 +28,10 @@ if wait_for 20 sh -c "grep -q 'IPVS (start)' '$LOG'"; then pass "daemon programm
   fail "daemon never programmed the table"; cat "$LOG"; lab_down; summary metrics; exit 1; fi
 wait_for 10 nsx ${P}d busybox wget -q -O /dev/null http://127.0.0.1:9650/ 2>/dev/null
 
+ad=$(sum lvsd_reconciler_ipvs_operations_total 'kind="add_destination"')
+as=$(sum lvsd_reconciler_ipvs_operations_total 'kind="add_service"')
+[ "$ad" = 2 ] && [ "$as" = 1 ] && pass "operations counted by kind: add_service $as, add_destination $ad" ||
+  fail "operations by kind: add_service $as, add_destination $ad (want 1 and 2)"
 w=$(sum lvsd_ipvs_backend_weight 'remote_address="10.98.1.11"')
 [ "$w" = 1 ] && pass "kernel weight of 10.98.1.11: 1" || fail "kernel weight of 10.98.1.11: $w"
 c0=$(sum lvsd_ipvs_service_connections_total 'local_address="10.98.0.100",local_port="80"')

@@ -145,12 +145,8 @@ pub fn follow_after(socket: &Path, json: bool, first: impl FnOnce() -> ExitCode)
     let out = std::io::stdout();
     let mut lines = BufReader::new(s).lines();
     // the daemon's first line says the subscription is in place
-    match lines.next() {
-        Some(Ok(l)) if l.contains("\"subscribed\"") => {
-            if json {
-                println!("{l}");
-            }
-        }
+    let subscribed = match lines.next() {
+        Some(Ok(l)) if l.contains("\"subscribed\"") => l,
         Some(Ok(l)) => {
             eprintln!("lvsd events: the daemon answered: {l}");
             return ExitCode::from(2);
@@ -159,10 +155,13 @@ pub fn follow_after(socket: &Path, json: bool, first: impl FnOnce() -> ExitCode)
             eprintln!("lvsd events: {}: no answer", socket.display());
             return ExitCode::from(2);
         }
-    }
+    };
     let code = first();
     if code != ExitCode::SUCCESS {
         return code;
+    }
+    if json {
+        println!("{subscribed}");
     }
     for line in lines {
         let Ok(line) = line else { break };

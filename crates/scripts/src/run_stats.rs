@@ -44,6 +44,14 @@ pub fn record(name: &str, o: &Outcome) {
     r.last_seconds = s;
 }
 
+/// Forgets the scripts `keep` says no to (removed by a reload).
+pub fn retain(keep: impl Fn(&str) -> bool) {
+    table()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|name, _| keep(name));
+}
+
 /// Every script's counts so far.
 pub fn snapshot() -> BTreeMap<String, Runs> {
     table().lock().unwrap_or_else(|e| e.into_inner()).clone()

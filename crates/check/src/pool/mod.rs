@@ -120,7 +120,7 @@ struct Counters {
     failures: u64,
     weight: Option<i32>,
     durations: [u32; DURATION_BUCKETS.len() + 1],
-    duration_sum: f32,
+    duration_sum: f64,
 }
 
 impl Counters {
@@ -152,7 +152,7 @@ impl Counters {
             .position(|&le| secs <= le)
             .unwrap_or(DURATION_BUCKETS.len());
         self.durations[b] = self.durations[b].saturating_add(1);
-        self.duration_sum += secs as f32;
+        self.duration_sum += secs;
         // counted here, not by the machine (which resets its count once down)
         self.consecutive_failures = if o.ok {
             0
@@ -343,7 +343,7 @@ impl Pool {
                     in_state: (now - k.since).as_secs_f64(),
                     suspended: r.suspended,
                     durations: k.durations,
-                    duration_sum: f64::from(k.duration_sum),
+                    duration_sum: k.duration_sum,
                 }
             })
             .collect();
@@ -491,5 +491,29 @@ mod kept_tests {
         k.add(id, "b", CheckState::Up);
         assert_eq!(k.states[&id], CheckState::Up);
         assert!(!k.down_probes.contains_key(&id));
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn a_check_is_counted_in_the_first_bucket_that_holds_its_duration() {
+        let now = Instant::now();
+        let mut c = Counters::new(CheckState::Up, now);
+        for ms in [0, 1, 2, 5000, 5001, 60_000] {
+            let o = Outcome {
+                ok: true,
+                latency: Duration::from_millis(ms),
+                error: None,
+                weight: None,
+            };
+            c.record(&o, None, now);
+        }
+        // 0 and exactly 1 ms in the first bucket (le 0.001), 2 ms in le 0.005, exactly 5 s in
+        // le 5, above it in the overflow
+        assert_eq!(c.durations, [2, 1, 0, 0, 0, 0, 0, 1, 2]);
+        assert!((c.duration_sum - 70.004).abs() < 1e-9, "{}", c.duration_sum);
     }
 }

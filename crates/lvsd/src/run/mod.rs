@@ -245,6 +245,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             host: host_tx.clone(),
             reloads: reloads.clone(),
             trackers: scripts.tracker_states(),
+            durations: Default::default(),
         }),
     };
     if let Some((a, l)) = metrics_listener {
@@ -278,11 +279,13 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             }
             req = reload_rx.recv() => {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
-                    let r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
+                    let mut r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     if !dry_run {
                         reloaded(&reloads, &r, &args.file);
                         if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
                             tracing::error!("{e}; still served where it was");
+                            // `lvsd reload` says so too, not only the log
+                            r.warnings.push(format!("{e}; still served where it was"));
                         }
                     }
                     let _ = reply.send(r);

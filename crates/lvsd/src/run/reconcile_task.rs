@@ -342,6 +342,17 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn a_pass_is_counted_in_the_first_bucket_that_holds_its_duration() {
+        let mut c = super::super::reconciler::Counters::default();
+        for secs in [0.0005, 0.001, 0.002, 5.0, 7.0] {
+            c.observe_pass(secs);
+        }
+        assert_eq!(c.pass_buckets, [2, 1, 0, 0, 0, 0, 0, 1, 1]);
+        assert_eq!(c.passes, 5);
+        assert!((c.pass_seconds - 12.0035).abs() < 1e-9);
+    }
+
+    #[test]
     fn a_drift_check_is_spaced_to_take_at_most_one_percent_of_a_cpu() {
         let five = Duration::from_secs(5);
         // a small table: the configured interval

@@ -7,7 +7,7 @@ use super::NotifyRequest;
 use lvsd_scripts::{
     track_file, track_process, Fifos, Notifier, NotifierOptions, ScriptUsers, SmtpAlerter, Target,
 };
-use lvsd_vrrp::track::{TrackerId, TrackerStatus};
+use lvsd_vrrp::track::{TrackerId, TrackerKind, TrackerStatus};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -281,6 +281,39 @@ impl Scripts {
         for h in self.trackers.drain(..) {
             h.abort();
         }
+        // a tracker the new configuration no longer has is forgotten (its last status would
+        // stay in the metrics for ever)
+        let used = tracked_scripts(plan);
+        let names = |k: TrackerKind| -> HashSet<&str> {
+            match k {
+                TrackerKind::Script => used.iter().map(String::as_str).collect(),
+                TrackerKind::File => plan
+                    .config
+                    .track_files
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect(),
+                TrackerKind::Process => plan
+                    .config
+                    .track_processes
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect(),
+                _ => HashSet::new(),
+            }
+        };
+        if let Ok(mut m) = self.last.lock() {
+            let keep: HashMap<TrackerKind, HashSet<&str>> =
+                [TrackerKind::Script, TrackerKind::File, TrackerKind::Process]
+                    .into_iter()
+                    .map(|k| (k, names(k)))
+                    .collect();
+            m.retain(|id, _| {
+                keep.get(&id.kind)
+                    .is_none_or(|n| n.contains(id.name.as_str()))
+            });
+        }
+        lvsd_scripts::run_stats::retain(|name| used.contains(name));
         self.users = users_of(plan);
         if let Ok(mut m) = self.smtp.lock() {
             *m = Mail::of(plan);

@@ -184,32 +184,26 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "When the checker last completed a check, in seconds since the epoch (a frozen checker shows as an old time).",
         checkers(s, n).filter_map(|(l, c)| Some((l, s.lvs_now - c.last_check_ago_s?))),
     )?;
-    // the checks' durations per virtual server (per checker they would be 36,000 x 11 series)
+    // the checks' durations per virtual server (per checker they would be 36,000 x 11 series),
+    // added up scrape by scrape so that they only grow (durations.rs)
+    let totals = s
+        .durations
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .update(&s.lvs, &n.vs);
     histograms(
         enc,
         "lvsd_checker_duration_seconds",
         "How long the checks of the virtual server's real servers took.",
-        vss.iter().enumerate().filter_map(|(vi, v)| {
-            let mut counts = [0u64; lvsd_check::pool::DURATION_BUCKETS.len() + 1];
-            let mut sum = 0.0;
-            let mut any = false;
-            for c in v.real_servers.iter().flat_map(|r| &r.checkers) {
-                let Some((d, s)) = &c.durations else { continue };
-                any = true;
-                sum += s;
-                for (t, n) in counts.iter_mut().zip(d) {
-                    *t += u64::from(*n);
-                }
-            }
-            any.then(|| {
-                let buckets: Vec<(f64, u64)> = lvsd_check::pool::DURATION_BUCKETS
-                    .iter()
-                    .copied()
-                    .chain([f64::INFINITY])
-                    .zip(counts)
-                    .collect();
-                (n.vs(vi), (sum, counts.iter().sum(), buckets))
-            })
+        totals.into_iter().enumerate().filter_map(|(vi, h)| {
+            let (counts, sum) = h?;
+            let buckets: Vec<(f64, u64)> = lvsd_check::pool::DURATION_BUCKETS
+                .iter()
+                .copied()
+                .chain([f64::INFINITY])
+                .zip(counts.iter().copied())
+                .collect();
+            Some((n.vs(vi), (sum, counts.iter().sum(), buckets)))
         }),
     )?;
     gauges(

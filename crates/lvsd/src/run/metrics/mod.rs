@@ -8,6 +8,7 @@
 //! nothing but the next one. docs/metrics.md lists every family.
 
 mod body;
+mod durations;
 mod encode;
 mod families;
 mod ipvs;
@@ -100,6 +101,7 @@ pub struct Snapshot {
     pub trackers: Vec<(lvsd_vrrp::track::TrackerId, lvsd_vrrp::track::TrackerStatus)>,
     /// The vrrp_scripts' runs.
     pub script_runs: std::collections::BTreeMap<String, lvsd_scripts::run_stats::Runs>,
+    pub durations: Arc<Mutex<durations::Totals>>,
 }
 
 /// Serves `GET /metrics` on `listener` until the daemon stops.
@@ -125,7 +127,10 @@ pub async fn serve(listener: tokio::net::TcpListener, scraper: Arc<Sources>) {
                 let s = s.clone();
                 async move { Ok::<_, Infallible>(s.respond(req).await) }
             });
+            // one request per connection: the deadline below never falls between two scrapes
+            // of a kept-alive connection, cutting the second one
             let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(io, svc);
@@ -190,11 +195,30 @@ impl Server {
             }
             return Ok(());
         };
-        // bound while the old one still serves (moving to the same port on an overlapping
-        // address fails then: the old one stays, and the error says so)
-        let h = start(addr, self.sources.clone())
-            .await
-            .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))?;
+        // bound while the old one still serves; the same port on an overlapping address
+        // (127.0.0.1:9650 -> 0.0.0.0:9650) is busy until the old listener is closed: then it
+        // is closed first, and opened again if the new one cannot be
+        let h = match start(addr, self.sources.clone()).await {
+            Ok(h) => h,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                let Some((old_addr, old)) = self.running.take() else {
+                    return Err(format!("metrics: cannot listen on {addr}: {e}"));
+                };
+                old.abort();
+                let _ = old.await; // the listener is dropped with the task
+                match start(addr, self.sources.clone()).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        let back = start(old_addr, self.sources.clone()).await;
+                        if let Ok(b) = back {
+                            self.running = Some((old_addr, b));
+                        }
+                        return Err(format!("metrics: cannot listen on {addr}: {e}"));
+                    }
+                }
+            }
+            Err(e) => return Err(format!("metrics: cannot listen on {addr}: {e}")),
+        };
         if let Some((a, old)) = self.running.replace((addr, h)) {
             old.abort();
             tracing::info!("metrics: moved from {a} to {addr}");
@@ -209,6 +233,8 @@ pub struct Sources {
     pub host: std::sync::mpsc::Sender<reconcile_task::Input>,
     pub reloads: SharedReloads,
     pub trackers: super::scripts::TrackerStates,
+    /// The checks' durations per virtual server, as the scrapes have added them up.
+    pub durations: Arc<Mutex<durations::Totals>>,
 }
 
 type Body = BoxBody<Bytes, std::io::Error>;
@@ -327,6 +353,7 @@ impl Sources {
             reconciler,
             trackers,
             script_runs: lvsd_scripts::run_stats::snapshot(),
+            durations: self.durations.clone(),
         })
     }
 }
