@@ -314,3 +314,52 @@ fn a_zero_delay_probe_does_not_starve_the_runtime() {
         assert_eq!(pool.len(), 0);
     });
 }
+
+/// Results carry the configuration they name: those sent before a reload the old one's
+/// generation (the health task drops them: their states are in the reload's `Kept`, and
+/// their indices are the old configuration's), those after it the new one's, with the new
+/// users.
+#[test]
+fn results_say_which_configuration_their_checkers_belong_to() {
+    in_netns(|| async {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut pool = Pool::start(vec![probe(port, 100, vec![id(0, 0)])], tx);
+        let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a result within 5 s")
+            .expect("pool alive");
+        let PoolEvent::State {
+            generation, users, ..
+        } = ev
+        else {
+            panic!("unexpected {ev:?}")
+        };
+        assert_eq!((generation, users), (0, vec![id(0, 0)]));
+        // the same probe, now the checker of real server 1
+        let kept = pool.reload(vec![probe(port, 100, vec![id(0, 1)])]);
+        assert_eq!(kept.generation, 1);
+        assert_eq!(kept.states.get(&id(0, 1)), Some(&CheckState::Down));
+        let _l = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("UP within 5 s")
+            .expect("pool alive");
+        let PoolEvent::State {
+            generation,
+            users,
+            state,
+            ..
+        } = ev
+        else {
+            panic!("unexpected {ev:?}")
+        };
+        assert_eq!(
+            (generation, users, state),
+            (1, vec![id(0, 1)], CheckState::Up)
+        );
+    });
+}

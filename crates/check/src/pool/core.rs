@@ -51,6 +51,9 @@ pub(super) struct Rec {
 }
 
 pub(super) struct Core {
+    /// Counts the configurations the pool has run (each reload): events say which one their
+    /// users' indices belong to.
+    pub config_generation: u64,
     recs: Vec<Option<Rec>>,
     free: Vec<u32>,
     index: Index,
@@ -111,6 +114,7 @@ impl Core {
             }
         };
         Core {
+            config_generation: 0,
             recs: Vec::new(),
             free: Vec::new(),
             index: Index::default(),
@@ -532,6 +536,7 @@ impl Core {
                 tracing::info!("{} {}: UP", r.spec.kind.keyword(), describe(&r.spec));
             }
             let _ = self.tx.send(PoolEvent::State {
+                generation: self.config_generation,
                 probe: probe_name(&r.spec),
                 users: r.users.clone(),
                 state,
@@ -549,6 +554,7 @@ impl Core {
         if let Some(weight) = weight_changed {
             let relative = matches!(r.spec.kind, ProbeKind::File(_));
             let _ = self.tx.send(PoolEvent::Weight {
+                generation: self.config_generation,
                 users: r.users.clone(),
                 weight,
                 relative,

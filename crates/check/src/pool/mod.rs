@@ -38,6 +38,9 @@ use tokio::task::JoinHandle;
 /// that are down are named, so that the next change of any of them is judged correctly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kept {
+    /// The pool's configuration count after the reload: events of an earlier one name the
+    /// old configuration's checkers, and their states are already in `states`.
+    pub generation: u64,
     pub states: HashMap<CheckerId, CheckState>,
     pub down_probes: HashMap<CheckerId, std::collections::HashSet<String>>,
 }
@@ -65,6 +68,8 @@ pub fn probe_name(spec: &ProbeSpec) -> String {
 pub enum PoolEvent {
     /// A probe changed state: every checker in `users` did.
     State {
+        /// The configuration (the pool's reload count) `users` belong to.
+        generation: u64,
         /// Which probe (its checker keyword and target): a checker may have several probes
         /// (SMTP_CHECK's legacy `host` blocks) and is up only while all of them are.
         probe: String,
@@ -76,6 +81,7 @@ pub enum PoolEvent {
     /// `relative`: FILE_CHECK's result is added to the configured weight (keepalived); MISC's
     /// `misc_dynamic` weight replaces it.
     Weight {
+        generation: u64,
         users: Vec<CheckerId>,
         weight: i32,
         relative: bool,
@@ -240,6 +246,10 @@ impl Pool {
         let mut kept = Kept::default();
         {
             let mut c = self.lock();
+            // from here on, under the lock that results are sent under, events name the new
+            // configuration's checkers
+            c.config_generation += 1;
+            kept.generation = c.config_generation;
             let now = Instant::now();
             // the slots the new configuration keeps (old ones it claims, and new ones)
             let mut keep = vec![false; c.slots()];

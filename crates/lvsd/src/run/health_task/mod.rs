@@ -60,6 +60,9 @@ struct Task {
     /// Counts the configurations this task has run (a status gathered for an earlier one is
     /// gathered again).
     generation: u64,
+    /// The checkers' pool's configuration count: a result sent before the pool took the last
+    /// reload names the old configuration's checkers (its state is in the reload's `Kept`).
+    pool_generation: u64,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -144,6 +147,7 @@ pub fn spawn(
             down_probes: HashMap::new(),
             health_slot: Default::default(),
             generation: 0,
+            pool_generation: 0,
         };
         for c in t.plan.colocations.iter() {
             tracing::info!(
@@ -226,6 +230,11 @@ impl Task {
     }
 
     fn pool_event(&mut self, ev: PoolEvent, out: &mut Vec<HealthEvent>) {
+        let (PoolEvent::State { generation, .. } | PoolEvent::Weight { generation, .. }) = &ev;
+        if *generation < self.pool_generation {
+            // of the configuration before the last reload: its indices are the old ones
+            return;
+        }
         match ev {
             PoolEvent::State {
                 probe,
@@ -255,6 +264,7 @@ impl Task {
                 users,
                 weight,
                 relative,
+                ..
             } => {
                 for u in users {
                     if self.valid(u) {
@@ -473,6 +483,9 @@ impl Task {
         let probes = probes_of(&plan);
         lines.push(format!("checkers: {} probe(s)", probes.len()));
         let (health, kept) = self.new_health(&plan.config, probes, true).await;
+        if self.checks.is_some() {
+            self.pool_generation = kept.generation;
+        }
         // real servers that survived keep their "since"; indexed by key (a linear search per
         // real server cost a reload of 2,000 x 18 a third of its time)
         let old_cfg = &self.plan.config;
