@@ -96,6 +96,14 @@ fn wait_followed(lab: &Lab, node: &str, tag: &str, what: &[&str]) {
     );
 }
 
+/// `text` in place of the configuration `path`, then SIGHUP to `pid` (the daemon reads a file
+/// written < 100 ms ago only once it is stable).
+fn reload_with(lab: &mut Lab, pid: u32, path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    lab.signal(pid, Signal::SIGHUP);
+}
+
 #[test]
 fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     need_root!();
@@ -315,9 +323,7 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     // a refused reload counts as a failure and keeps the hash; an applied one changes it
     let hash0 = value(&s1, "lvsd_config_hash", &[]).unwrap();
     let path = lab.dir.join("dir1.conf");
-    std::fs::write(&path, "virtual_server {\n").unwrap();
-    std::thread::sleep(Duration::from_millis(150));
-    lab.signal(d1, Signal::SIGHUP);
+    reload_with(&mut lab, d1, &path, "virtual_server {\n");
     wait_value(
         &lab,
         "dir1",
@@ -332,9 +338,7 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
         Some(0.0)
     );
     assert_eq!(value(&s1, "lvsd_config_hash", &[]), Some(hash0));
-    std::fs::write(&path, conf(150, 3)).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
-    lab.signal(d1, Signal::SIGHUP);
+    reload_with(&mut lab, d1, &path, &conf(150, 3));
     wait_value(
         &lab,
         "dir1",
@@ -388,13 +392,13 @@ fn metrics_say_who_is_master_which_servers_are_down_and_what_reloads_did() {
     );
 
     // a reload that moves lvsd_metrics_listen moves the server
-    std::fs::write(
-        lab.dir.join("dir2.conf"),
-        conf_with(100, 1, Some("0.0.0.0:9651")),
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(150));
-    lab.signal(d2, Signal::SIGHUP);
+    let path2 = lab.dir.join("dir2.conf");
+    reload_with(
+        &mut lab,
+        d2,
+        &path2,
+        &conf_with(100, 1, Some("0.0.0.0:9651")),
+    );
     let moved = lab.wait_for(Duration::from_secs(10), || {
         value(&scrape_port(&lab, "dir2", "9651"), "lvsd_up", &[]) == Some(1.0)
             && scrape(&lab, "dir2").is_empty()

@@ -236,7 +236,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         args.socket.clone(),
     ));
     let reloads = metrics::new_reloads();
-    metrics::Reloads::record(&reloads, true, &args.file);
+    metrics::Reloads::record(&reloads, true, current.source_hash);
     let mut metrics = metrics::Server {
         from_cli: args.metrics_listen,
         running: None,
@@ -272,7 +272,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 let r = reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
-                reloaded(&reloads, &r, &args.file);
+                reloaded(&reloads, &r, current.source_hash);
                 if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
                     tracing::error!("{e}; still served where it was");
                 }
@@ -281,7 +281,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
                 if let Some(control::ReloadRequest { dry_run, reply }) = req {
                     let mut r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     if !dry_run {
-                        reloaded(&reloads, &r, &args.file);
+                        reloaded(&reloads, &r, current.source_hash);
                         if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
                             tracing::error!("{e}; still served where it was");
                             // `lvsd reload` says so too, not only the log
@@ -349,12 +349,8 @@ async fn settled(file: &std::path::Path) {
 }
 
 /// What a reload did, for the metrics and the event stream.
-fn reloaded(
-    reloads: &metrics::SharedReloads,
-    r: &crate::proto::ReloadReply,
-    file: &std::path::Path,
-) {
-    metrics::Reloads::record(reloads, r.ok, file);
+fn reloaded(reloads: &metrics::SharedReloads, r: &crate::proto::ReloadReply, hash: u64) {
+    metrics::Reloads::record(reloads, r.ok, hash);
     events::emit("reload", || {
         serde_json::json!({
             "ok": r.ok,

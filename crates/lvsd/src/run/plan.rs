@@ -56,6 +56,9 @@ pub struct Plan {
     pub blocks: std::sync::Arc<lvsd_config::blocks::BlockCache>,
     /// How much of this load was reused from the previous one.
     pub reuse: lvsd_config::blocks::Reuse,
+    /// A hash of the text this plan was read from (every file, includes too): the metrics'
+    /// `lvsd_config_hash`, of what was applied, not of the file as it is later.
+    pub source_hash: u64,
 }
 
 /// Loads and validates; on errors returns the rendered diagnostics.
@@ -96,6 +99,16 @@ pub fn load_reusing(path: &Path, prev: Option<&Plan>) -> Result<Plan, String> {
     }
     let colocations = super::colocated::find(&loaded.config);
     let mut p = plan(loaded.config, warnings, colocations);
+    p.source_hash = {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for f in &loaded.sources.files {
+            h.update(f.path.as_os_str().as_encoded_bytes());
+            h.update(&[0]);
+            h.update(f.text.as_bytes());
+        }
+        // 52 bits: exact in the float a gauge is
+        h.digest() & ((1 << 52) - 1)
+    };
     p.blocks = std::sync::Arc::new(loaded.blocks);
     p.reuse = loaded.reuse;
     Ok(p)
@@ -144,6 +157,7 @@ pub fn plan(
         colocations: std::sync::Arc::new(colocations),
         blocks: Default::default(),
         reuse: Default::default(),
+        source_hash: 0,
     }
 }
 

@@ -95,7 +95,7 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
     gauges(
         enc,
         "lvsd_config_hash",
-        "Hash (XXH3, 52 bits) of the configuration file applied last: it changes when the applied configuration does.",
+        "Hash (XXH3, 52 bits) of the configuration text applied last (every file, includes too): it changes when the applied configuration does.",
         vec![(vec![], r.hash as f64)],
     )?;
     if let Some(c) = &s.reconciler {

@@ -3,7 +3,7 @@
 //! sample's labels at a time, not a copy of every label of a family.
 
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, NoLabelSet,
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, MetricEncoder, NoLabelSet,
 };
 use prometheus_client::metrics::MetricType;
 use std::borrow::Cow;
@@ -22,22 +22,34 @@ pub fn o<'a>(s: impl ToString) -> Cow<'a, str> {
     Cow::Owned(s.to_string())
 }
 
-/// A family of gauges; nothing is written for a family without samples.
+/// A family of `kind`: its descriptor, then `write` for each row; nothing is written for a
+/// family without samples.
+fn family<T>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    rows: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut MetricEncoder<'_>, T) -> fmt::Result,
+) -> fmt::Result {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let mut m = enc.encode_descriptor(name, help, None, kind)?;
+    rows.try_for_each(|r| write(&mut m, r))
+}
+
+/// A family of gauges.
 pub fn gauges<'a, V: EncodeGaugeValue>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     rows: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut rows = rows.into_iter().peekable();
-    if rows.peek().is_none() {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (labels, v) in rows {
-        m.encode_family(&labels)?.encode_gauge(&v)?;
-    }
-    Ok(())
+    family(enc, name, help, MetricType::Gauge, rows, |m, (l, v)| {
+        m.encode_family(&l)?.encode_gauge(&v)
+    })
 }
 
 /// A family of counters (the name gets `_total`).
@@ -47,16 +59,10 @@ pub fn counters<'a, V: EncodeCounterValue>(
     help: &str,
     rows: impl IntoIterator<Item = (Labels<'a>, V)>,
 ) -> fmt::Result {
-    let mut rows = rows.into_iter().peekable();
-    if rows.peek().is_none() {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, v) in rows {
-        m.encode_family(&labels)?
-            .encode_counter::<NoLabelSet, V, f64>(&v, None)?;
-    }
-    Ok(())
+    family(enc, name, help, MetricType::Counter, rows, |m, (l, v)| {
+        m.encode_family(&l)?
+            .encode_counter::<NoLabelSet, V, f64>(&v, None)
+    })
 }
 
 /// An info family (the name gets `_info`, the value is 1).
@@ -66,15 +72,9 @@ pub fn infos<'a>(
     help: &str,
     rows: impl IntoIterator<Item = Labels<'a>>,
 ) -> fmt::Result {
-    let mut rows = rows.into_iter().peekable();
-    if rows.peek().is_none() {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Info)?;
-    for labels in rows {
-        m.encode_info(&labels)?;
-    }
-    Ok(())
+    family(enc, name, help, MetricType::Info, rows, |m, l| {
+        m.encode_info(&l)
+    })
 }
 
 /// A family of histograms: per label set, (sum, count, (upper bound, count in that bucket)).
@@ -84,16 +84,17 @@ pub fn histograms<'a>(
     help: &str,
     rows: impl IntoIterator<Item = (Labels<'a>, (f64, u64, Vec<(f64, u64)>))>,
 ) -> fmt::Result {
-    let mut rows = rows.into_iter().peekable();
-    if rows.peek().is_none() {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
-    for (labels, (sum, count, buckets)) in rows {
-        m.encode_family(&labels)?
-            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
-    }
-    Ok(())
+    family(
+        enc,
+        name,
+        help,
+        MetricType::Histogram,
+        rows,
+        |m, (l, (sum, count, buckets))| {
+            m.encode_family(&l)?
+                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+        },
+    )
 }
 
 /// A histogram without labels: `buckets` are (upper bound, count in that bucket).

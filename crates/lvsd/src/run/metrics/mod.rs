@@ -65,16 +65,9 @@ pub fn now_s() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The hash of a configuration file as `lvsd_config_hash` reports it.
-pub fn file_hash(path: &std::path::Path) -> u64 {
-    std::fs::read(path)
-        .map(|b| xxhash_rust::xxh3::xxh3_64(&b) & ((1 << 52) - 1))
-        .unwrap_or(0)
-}
-
 impl Reloads {
-    pub fn record(shared: &SharedReloads, ok: bool, file: &std::path::Path) {
-        let hash = if ok { file_hash(file) } else { 0 };
+    /// A load applied (`ok`, with the hash of its text) or refused.
+    pub fn record(shared: &SharedReloads, ok: bool, hash: u64) {
         let mut r = shared.lock().unwrap_or_else(|e| e.into_inner());
         r.last_ok = ok;
         if ok {
