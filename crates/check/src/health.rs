@@ -15,7 +15,7 @@
 
 use crate::machine::CheckState;
 use lvsd_config::model::{Config, Protocol, VirtualServer, VsKey};
-use lvsd_ipvs::desired::{quorum_limits, quorum_lost};
+use lvsd_ipvs::desired::{quorum_limits, quorum_lost, Admin};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -57,6 +57,8 @@ pub enum HealthEvent {
 struct Rs {
     weight: i32,
     dynamic: Option<i32>,
+    /// An operator's drain or disable (`lvsd rs`): the real server counts as down.
+    admin: Admin,
     checkers: Box<[CheckState]>,
 }
 
@@ -68,7 +70,7 @@ impl Rs {
             .count()
     }
     fn alive(&self) -> bool {
-        self.failed() == 0
+        self.failed() == 0 && self.admin == Admin::None
     }
     fn weight(&self) -> i32 {
         self.dynamic.unwrap_or(self.weight)
@@ -122,7 +124,21 @@ pub struct Health {
     vs: std::sync::Arc<Vec<Vs>>,
 }
 
-fn vs_of(v: &VirtualServer, state: impl Fn(usize, usize, bool) -> CheckState) -> Vs {
+/// The operators' drains and disables by (virtual server, real server) index of a
+/// configuration.
+pub type AdminOf<'a> = &'a dyn Fn(usize, usize) -> Admin;
+
+/// No operator holds any real server.
+pub fn no_admin(_: usize, _: usize) -> Admin {
+    Admin::None
+}
+
+fn vs_of(
+    vi: usize,
+    v: &VirtualServer,
+    state: impl Fn(usize, usize, bool) -> CheckState,
+    admin: AdminOf,
+) -> Vs {
     let (quorum, hysteresis) = quorum_limits(v);
     let rs = v
         .real_servers
@@ -131,6 +147,7 @@ fn vs_of(v: &VirtualServer, state: impl Fn(usize, usize, bool) -> CheckState) ->
         .map(|(ri, r)| Rs {
             weight: r.weight,
             dynamic: None,
+            admin: admin(vi, ri),
             checkers: r
                 .checkers
                 .iter()
@@ -161,10 +178,17 @@ impl Health {
     /// The health at start: a real server with no checker is alive; one with checkers is
     /// alive unless one of them starts down (alpha). Quorum is then decided from the weights.
     pub fn new(cfg: &Config) -> Health {
+        Health::with_admin(cfg, &no_admin)
+    }
+
+    /// As [`Health::new`], with the operators' drains and disables (kept from an earlier
+    /// run) already in place: the first table never has them.
+    pub fn with_admin(cfg: &Config, admin: AdminOf) -> Health {
         let mut vs: Vec<Vs> = cfg
             .virtual_servers
             .iter()
-            .map(|v| vs_of(v, |_, _, alpha| initial(alpha)))
+            .enumerate()
+            .map(|(vi, v)| vs_of(vi, v, |_, _, alpha| initial(alpha), admin))
             .collect();
         for (i, v) in vs.iter_mut().enumerate() {
             v.update_quorum(i);
@@ -239,6 +263,42 @@ impl Health {
         out.extend(v.update_quorum(vs));
     }
 
+    /// An operator drains, disables or gives back a real server. Events as for a checker:
+    /// RsDown when it leaves service, RsUp when it returns alive, then the quorum's.
+    pub fn set_admin(&mut self, vs: usize, rs: usize, admin: Admin, out: &mut Vec<HealthEvent>) {
+        if self.rs(vs, rs).is_none_or(|r| r.admin == admin) {
+            return;
+        }
+        let Some(v) = std::sync::Arc::make_mut(&mut self.vs).get_mut(vs) else {
+            return;
+        };
+        let Some(r) = v.rs.get_mut(rs) else {
+            return;
+        };
+        let was_alive = r.alive();
+        r.admin = admin;
+        let alive = r.alive();
+        if alive == was_alive {
+            return;
+        }
+        out.push(if alive {
+            HealthEvent::RsUp { vs, rs }
+        } else {
+            HealthEvent::RsDown { vs, rs }
+        });
+        out.extend(v.update_quorum(vs));
+    }
+
+    /// What an operator asked of a real server.
+    pub fn rs_admin(&self, vs: usize, rs: usize) -> Admin {
+        self.rs(vs, rs).map_or(Admin::None, |r| r.admin)
+    }
+
+    /// Whether every checker of the real server is up (its operator's hold aside).
+    pub fn checks_pass(&self, vs: usize, rs: usize) -> bool {
+        self.rs(vs, rs).is_some_and(|r| r.failed() == 0)
+    }
+
     pub fn rs_alive(&self, vs: usize, rs: usize) -> bool {
         self.rs(vs, rs).is_some_and(Rs::alive)
     }
@@ -280,11 +340,13 @@ impl Health {
     /// can lose it): compare `quorum_up` before and after to run quorum_up / quorum_down. A
     /// real server that survives (same virtual server key, address and port) keeps its
     /// dynamic weight.
+    /// `admin`: the operators' holds in the new configuration.
     pub fn reload(
         &self,
         old_cfg: &Config,
         new_cfg: &Config,
         states: &dyn Fn(CheckerId) -> Option<CheckState>,
+        admin: AdminOf,
     ) -> Health {
         // identity: the virtual server's key, the real server's address and port (read in
         // the old configuration, which this health is parallel to); found through maps
@@ -299,14 +361,19 @@ impl Health {
             .collect();
         let mut out = Vec::with_capacity(new_cfg.virtual_servers.len());
         for (vi, v) in new_cfg.virtual_servers.iter().enumerate() {
-            let mut n = vs_of(v, |ri, ci, alpha| {
-                states(CheckerId {
-                    vs: vi,
-                    rs: ri,
-                    checker: ci,
-                })
-                .unwrap_or_else(|| initial(alpha))
-            });
+            let mut n = vs_of(
+                vi,
+                v,
+                |ri, ci, alpha| {
+                    states(CheckerId {
+                        vs: vi,
+                        rs: ri,
+                        checker: ci,
+                    })
+                    .unwrap_or_else(|| initial(alpha))
+                },
+                admin,
+            );
             if let Some(&oi) = old_vs.get(&(&n.key, v.protocol)) {
                 let old = &self.vs[oi];
                 n.quorum_up = old.quorum_up;
@@ -352,6 +419,9 @@ impl lvsd_ipvs::desired::Health for Health {
     }
     fn weight(&self, vs: usize, rs: usize) -> Option<i32> {
         self.rs(vs, rs).and_then(|r| r.dynamic)
+    }
+    fn admin(&self, vs: usize, rs: usize) -> Admin {
+        self.rs_admin(vs, rs)
     }
     fn quorum_lost(&self, vs: usize) -> Option<bool> {
         self.vs.get(vs).map(|v| !v.quorum_up)

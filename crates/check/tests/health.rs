@@ -1,6 +1,6 @@
 //! From checker states to real servers and quorum (keepalived-behaviour §3.2, §3.3).
 
-use lvsd_check::health::{CheckerId, Health, HealthEvent};
+use lvsd_check::health::{no_admin, CheckerId, Health, HealthEvent};
 use lvsd_check::machine::CheckState::{self, Down, Up};
 use lvsd_config::Config;
 use lvsd_ipvs::Forward;
@@ -260,7 +260,7 @@ fn reload_keeps_surviving_state_silently() {
         [(id(0, 0, 0), Up), (id(0, 1, 0), Up), (id(0, 3, 0), Down)]
             .into_iter()
             .collect();
-    let r = h.reload(&old, &new, &|c| known.get(&c).copied());
+    let r = h.reload(&old, &new, &|c| known.get(&c).copied(), &no_admin);
     assert!(r.rs_alive(0, 0) && r.rs_alive(0, 1));
     assert!(!r.rs_alive(0, 2), "a new alpha checker starts down");
     assert!(!r.rs_alive(0, 3), "a failed server stays down");
@@ -288,12 +288,12 @@ fn reload_carries_quorum_state_by_key() {
     set(&mut h, id(0, 1, 0), Up);
     assert!(!h.quorum_up(0));
     let states = |c: CheckerId| h.checker_state(c);
-    let r = h.reload(&old, &old, &states);
+    let r = h.reload(&old, &old, &states, &no_admin);
     assert!(!r.quorum_up(0));
     assert!(Health::new(&old).quorum_up(0));
     // Another key: no carry-over (quorum as new, with the states given).
     let other = cfg(&vs(" quorum 2\n hysteresis 1\n", &[1, 1, 1, 1], 1).replace(" 80 {", " 81 {"));
-    let r = h.reload(&old, &other, &states);
+    let r = h.reload(&old, &other, &states, &no_admin);
     assert!(r.quorum_up(0));
 }
 
@@ -305,7 +305,7 @@ fn reload_re_evaluates_quorum_against_the_new_servers() {
     set(&mut h, id(0, 1, 0), Down);
     assert!(h.quorum_up(0));
     let new = cfg(&vs("", &[1], 1).replace("10.0.0.2", "10.0.0.3"));
-    let r = h.reload(&old, &new, &|_| Some(Down));
+    let r = h.reload(&old, &new, &|_| Some(Down), &no_admin);
     assert!(!r.quorum_up(0));
 }
 
@@ -366,11 +366,93 @@ fn reload_tells_tcp_and_udp_services_on_one_address_apart() {
     let mut h = Health::new(&c);
     let mut out = Vec::new();
     h.dynamic_weight(1, 0, 9, &mut out);
-    let r = h.reload(&c, &c, &|_| None);
+    let r = h.reload(&c, &c, &|_| None, &no_admin);
     assert_eq!(
         r.rs_weight(0, 0),
         Some(1),
         "TCP keeps its configured weight"
     );
     assert_eq!(r.rs_weight(1, 0), Some(9), "UDP keeps its dynamic weight");
+}
+
+fn admin(h: &mut Health, vs: usize, rs: usize, a: lvsd_ipvs::desired::Admin) -> Vec<HealthEvent> {
+    let mut out = Vec::new();
+    h.set_admin(vs, rs, a, &mut out);
+    out
+}
+
+#[test]
+fn an_operators_hold_takes_a_real_server_out_and_enable_returns_it_only_if_its_checks_pass() {
+    use lvsd_ipvs::desired::Admin;
+    let mut h = Health::new(&cfg(&vs("", &[1, 1], 1)));
+    // drained: down for the quorum and the scripts, its checker still up
+    assert_eq!(
+        admin(&mut h, 0, 0, Admin::Drain),
+        vec![RsDown { vs: 0, rs: 0 }]
+    );
+    assert!(!h.rs_alive(0, 0) && h.checks_pass(0, 0));
+    assert_eq!(h.weight_sum(0), 1);
+    // drain -> out is no event (it was already down)
+    assert_eq!(admin(&mut h, 0, 0, Admin::Out), vec![]);
+    // the other one too: the quorum goes
+    assert_eq!(
+        admin(&mut h, 0, 1, Admin::Out),
+        vec![RsDown { vs: 0, rs: 1 }, QuorumLost { vs: 0 }]
+    );
+    // a check fails while disabled: no event; enable leaves it down
+    assert_eq!(set(&mut h, id(0, 1, 0), Down), vec![]);
+    assert_eq!(admin(&mut h, 0, 1, Admin::None), vec![]);
+    assert!(!h.rs_alive(0, 1));
+    // its check passes again: up, quorum back
+    assert_eq!(
+        set(&mut h, id(0, 1, 0), Up),
+        vec![RsUp { vs: 0, rs: 1 }, QuorumGained { vs: 0 }]
+    );
+    // enable of a passing one is RsUp at once
+    assert_eq!(
+        admin(&mut h, 0, 0, Admin::None),
+        vec![RsUp { vs: 0, rs: 0 }]
+    );
+}
+
+#[test]
+fn a_reload_and_a_start_take_the_holds_they_are_given() {
+    use lvsd_ipvs::desired::{Admin, Health as _};
+    let c = cfg(&vs("", &[1, 1], 1));
+    let held = |vs: usize, rs: usize| {
+        if (vs, rs) == (0, 1) {
+            Admin::Out
+        } else {
+            Admin::None
+        }
+    };
+    let h = Health::with_admin(&c, &held);
+    assert!(h.rs_alive(0, 0) && !h.rs_alive(0, 1));
+    assert_eq!(h.admin(0, 1), Admin::Out);
+    let r = Health::new(&c).reload(&c, &c, &|_| Some(Up), &held);
+    assert_eq!(r.rs_admin(0, 1), Admin::Out);
+    assert_eq!(r.weight_sum(0), 1);
+    let (table, _) = lvsd_ipvs::desired::from_config_partial(&c, &r);
+    let dests: Vec<String> = table
+        .values()
+        .flat_map(|(_, d)| d.values().map(|d| d.addr.to_string()))
+        .collect();
+    assert_eq!(dests, vec!["10.0.0.2"]);
+    let drain = |vs: usize, rs: usize| {
+        if (vs, rs) == (0, 1) {
+            Admin::Drain
+        } else {
+            Admin::None
+        }
+    };
+    let r = Health::new(&c).reload(&c, &c, &|_| Some(Up), &drain);
+    let (table, _) = lvsd_ipvs::desired::from_config_partial(&c, &r);
+    let weights: Vec<(String, i32)> = table
+        .values()
+        .flat_map(|(_, d)| d.values().map(|d| (d.addr.to_string(), d.weight)))
+        .collect();
+    assert_eq!(
+        weights,
+        vec![("10.0.0.2".into(), 1), ("10.0.0.3".into(), 0)]
+    );
 }

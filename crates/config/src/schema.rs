@@ -154,6 +154,8 @@ const GLOBAL: &[Entry] = &[
     ("colocated_directors", None),
     ("colocated_on_stop", None),
     ("lvsd_metrics_listen", None),
+    ("lvsd_control_group", None),
+    ("lvsd_status_group", None),
     ("lvs_flush_onstop", None),
     ("lvs_sync_daemon", None),
     ("script_user", None),

@@ -23,9 +23,28 @@ impl std::fmt::Display for DesiredError {
 
 /// The health of the real servers (`vs`, `rs`: indexes into the config's virtual_servers and
 /// their real_servers).
+/// What an operator asked of a real server (`lvsd rs drain|disable`, issue 17).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Admin {
+    /// As its checks say.
+    #[default]
+    None,
+    /// In the table with weight 0: no new connections, the existing ones go on.
+    Drain,
+    /// Out of the table (disabled, or drained).
+    Out,
+}
+
 pub trait Health {
-    /// Whether the real server is alive (all its checkers up).
+    /// Whether the real server is alive (all its checkers up, and no operator holds it out).
     fn up(&self, vs: usize, rs: usize) -> bool;
+    /// What an operator asked of the real server.
+    fn admin(&self, _vs: usize, _rs: usize) -> Admin {
+        Admin::None
+    }
     /// A weight set by a check (misc_dynamic, FILE_CHECK dynamic); None = the configured one.
     fn weight(&self, _vs: usize, _rs: usize) -> Option<i32> {
         None
@@ -324,12 +343,15 @@ pub fn from_config_partial(cfg: &Config, health: &dyn Health) -> (Table, Vec<Des
                     continue;
                 }
                 let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
-                let weight = if !sorry_active && health.up(vi, ri) {
-                    weight_of(ri, rs.weight).max(0)
-                } else if inhibit {
-                    0
-                } else {
-                    continue;
+                let weight = match health.admin(vi, ri) {
+                    Admin::Out => continue,
+                    // draining: whatever its checks or the quorum say, until it leaves
+                    Admin::Drain => 0,
+                    Admin::None if !sorry_active && health.up(vi, ri) => {
+                        weight_of(ri, rs.weight).max(0)
+                    }
+                    Admin::None if inhibit => 0,
+                    Admin::None => continue,
                 };
                 // DR and TUN cannot change the port: the kernel (and keepalived, ipvsadm)
                 // use the service's port, 0 for a fwmark service.

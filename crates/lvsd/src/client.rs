@@ -1,6 +1,6 @@
 //! `lvsd status` and `lvsd reload`: clients of a running daemon's control socket.
 
-use crate::proto::{ReloadReply, Role, Status};
+use crate::proto::{Envelope, ReloadReply, Request, Role, Status, VERSION};
 use clap::Args;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -35,8 +35,18 @@ pub struct ReloadArgs {
     json: bool,
 }
 
-/// One request, one JSON line back.
-pub fn request(socket: &Path, line: &str, timeout: Duration) -> Result<Value, String> {
+/// One request (the versioned JSON envelope), one JSON line back.
+pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Value, String> {
+    let line = serde_json::to_string(&Envelope {
+        v: VERSION,
+        request: req.clone(),
+    })
+    .map_err(|e| e.to_string())?;
+    request_line(socket, &line, timeout)
+}
+
+/// One request line as is, one JSON line back.
+pub fn request_line(socket: &Path, line: &str, timeout: Duration) -> Result<Value, String> {
     let mut s = UnixStream::connect(socket).map_err(|e| {
         format!(
             "cannot reach the daemon at {}: {e} (is `lvsd run` running? --socket)",
@@ -68,7 +78,7 @@ pub fn status(args: &StatusArgs) -> ExitCode {
 }
 
 fn print_status(args: &StatusArgs) -> ExitCode {
-    let v = match request(&args.socket, "status", Duration::from_secs(10)) {
+    let v = match request(&args.socket, &Request::Status, Duration::from_secs(10)) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("lvsd status: {e}");
@@ -123,7 +133,7 @@ pub fn render_status(v: &Status) -> String {
                 Some(m) => format!("{} (prio {})", m.address, m.priority),
             };
             out.push_str(&format!(
-                "  {:<16} {:<7} vrid {:<3} {} prio {}/{}  master {}  reason {}\n",
+                "  {:<16} {:<7} vrid {:<3} {} prio {}/{}  master {}  reason {}{}\n",
                 i.name,
                 i.state,
                 i.vrid,
@@ -132,6 +142,10 @@ pub fn render_status(v: &Status) -> String {
                 i.priority,
                 master,
                 i.reason,
+                match &i.demoted {
+                    Some(d) => format!("  DEMOTED by {}", d.by),
+                    None => String::new(),
+                }
             ));
             if let Some(t) = &i.last_transition {
                 out.push_str(&format!(
@@ -181,12 +195,16 @@ pub fn render_status(v: &Status) -> String {
             ));
             for rs in &vs.real_servers {
                 out.push_str(&format!(
-                    "    {:<24} {:<5} weight {} kernel {}  for {}\n",
+                    "    {:<24} {:<5} weight {} kernel {}  for {}{}\n",
                     rs.address,
                     if rs.alive { "UP" } else { "DOWN" },
                     rs.weight,
                     opt(&rs.kernel_weight),
                     ago(rs.in_state_s),
+                    match &rs.admin {
+                        Some(a) => format!("  {} by {}", a.state.to_uppercase(), a.by),
+                        None => String::new(),
+                    }
                 ));
                 for c in &rs.checkers {
                     let last = match c.last_ok {
@@ -220,12 +238,10 @@ pub fn render_status(v: &Status) -> String {
 }
 
 pub fn reload(args: &ReloadArgs) -> ExitCode {
-    let req = if args.dry_run {
-        "reload --dry-run"
-    } else {
-        "reload"
+    let req = Request::Reload {
+        dry_run: args.dry_run,
     };
-    let v = match request(&args.socket, req, Duration::from_secs(60)) {
+    let v = match request(&args.socket, &req, Duration::from_secs(60)) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("lvsd reload: {e}");
@@ -234,6 +250,12 @@ pub fn reload(args: &ReloadArgs) -> ExitCode {
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    if let Some(e) = v.get("error").and_then(Value::as_str) {
+        if !args.json {
+            eprintln!("lvsd reload: the daemon says: {e}");
+        }
+        return ExitCode::from(2);
     }
     let r: ReloadReply = match serde_json::from_value(v) {
         Ok(r) => r,

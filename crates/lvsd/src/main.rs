@@ -5,6 +5,7 @@ mod check;
 mod client;
 mod genhash;
 mod ipvs;
+mod operate;
 mod proto;
 mod realserver;
 mod run;
@@ -37,6 +38,10 @@ enum Command {
     Status(client::StatusArgs),
     /// Reload a running daemon's configuration: validated first, the plan shown.
     Reload(client::ReloadArgs),
+    /// Real servers by hand: drain, disable, enable, list (kept across reloads and restarts).
+    Rs(operate::RsArgs),
+    /// VRRP instances by hand: demote (hand the VIPs over), promote, release, list.
+    Vrrp(operate::VrrpArgs),
     /// Follow a running daemon's events: VRRP transitions, real servers up and down, quorum,
     /// reloads, drift repairs (one line each, or JSON lines).
     Events(watch::EventsArgs),
@@ -93,6 +98,8 @@ fn main() -> ExitCode {
         Command::Status(args) => client::status(&args),
         Command::Reload(args) => client::reload(&args),
         Command::Events(args) => watch::run(&args),
+        Command::Rs(args) => operate::rs(&args),
+        Command::Vrrp(args) => operate::vrrp(&args),
         Command::Genhash(args) => genhash::run(&args),
     }
 }

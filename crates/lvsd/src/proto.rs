@@ -9,6 +9,108 @@ use std::net::IpAddr;
 /// Counters by name (VRRP statistics, drops by reason).
 pub type Counters = BTreeMap<String, u64>;
 
+/// The control protocol's version: a request says which it speaks (`"v": 1`); another
+/// version gets an error naming this one.
+pub const VERSION: u32 = 1;
+
+/// The longest request line the daemon reads (a longer one is refused, unread).
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// One request: a JSON object on one line, `{"v":1,"request":"rs","action":"drain",...}`.
+/// (The words `status`, `reload`, `reload --dry-run` and `events` alone are also read, as
+/// before issue 17.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u32,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Read: the whole status.
+    Status,
+    /// Read: every event as it happens.
+    Events,
+    /// Change: reload the configuration (validated first).
+    Reload {
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// Change: drain, disable or enable a real server.
+    Rs {
+        action: crate::run::RsAction,
+        /// The virtual server's words as written (`["10.0.0.100:80", "tcp"]`, `["fwmark", "3"]`).
+        virtual_server: Vec<String>,
+        real_server: String,
+        /// A drain's longest wait, in seconds.
+        #[serde(default)]
+        timeout_s: Option<f64>,
+    },
+    /// Change: demote, promote or release VRRP instances (None: every instance).
+    Vrrp {
+        action: VrrpAction,
+        instance: Option<String>,
+    },
+}
+
+impl Request {
+    /// Whether the request changes the daemon (root or the control group only).
+    pub fn changes(&self) -> bool {
+        !matches!(self, Request::Status | Request::Events)
+    }
+
+    /// Reads one request line: JSON, or one of the words older clients send.
+    pub fn parse(line: &str) -> Result<Request, String> {
+        let line = line.trim();
+        match line {
+            "status" => return Ok(Request::Status),
+            "events" => return Ok(Request::Events),
+            "reload" => return Ok(Request::Reload { dry_run: false }),
+            "reload --dry-run" => return Ok(Request::Reload { dry_run: true }),
+            _ => {}
+        }
+        if !line.starts_with('{') {
+            let shown: String = line.chars().take(40).collect();
+            return Err(format!(
+                "unknown request `{shown}`: send a JSON object (`{{\"v\":{VERSION},\"request\":\"status\"}}`) or status, reload, reload --dry-run, events"
+            ));
+        }
+        // the version first: a newer client's request is refused for its version, not for
+        // a field this daemon does not know
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("the request is not JSON: {e}"))?;
+        match v.get("v").and_then(|v| v.as_u64()) {
+            Some(n) if n == u64::from(VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "protocol version {n} is not spoken here (this lvsd speaks {VERSION})"
+                ))
+            }
+            None => return Err(format!("the request has no version (`\"v\":{VERSION}`)")),
+        }
+        serde_json::from_value::<Envelope>(v)
+            .map(|e| e.request)
+            .map_err(|e| format!("bad request: {e}"))
+    }
+}
+
+/// What an operator asks of VRRP instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VrrpAction {
+    Demote,
+    Promote,
+    Release,
+}
+
+/// A change's reply: what changed, one line each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChangeReply {
+    pub changed: Vec<String>,
+}
+
 /// `status`: the VRRP engine's part and the health task's part in one reply.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Status {
@@ -42,6 +144,9 @@ pub struct InstanceStatus {
     pub vips: Vec<IpAddr>,
     pub stats: Counters,
     pub last_transition: Option<Transition>,
+    /// An operator demoted it (`lvsd vrrp demote`): it stays BACKUP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demoted: Option<Demoted>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,8 +228,35 @@ pub struct RsStatus {
     pub weight: i32,
     pub kernel_weight: Option<i32>,
     pub failed_checkers: usize,
+    /// The connections a drain waits for (None: the kernel's table could not be read).
+    #[serde(default)]
+    pub active_conns: Option<u64>,
+    /// An operator's drain or disable (`lvsd rs`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<RsAdmin>,
     pub in_state_s: f64,
     pub checkers: Vec<CheckerStatus>,
+}
+
+/// An operator's hold on a real server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RsAdmin {
+    /// `draining`, `drained` or `disabled`.
+    pub state: String,
+    /// Unix time of the request.
+    pub since: f64,
+    /// Who asked (user, uid, pid of the control socket's peer).
+    pub by: String,
+    /// A drain's last moment (Unix time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<f64>,
+}
+
+/// An operator's demote of a VRRP instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Demoted {
+    pub since: f64,
+    pub by: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -237,6 +369,7 @@ mod tests {
                     vips: vec!["10.0.0.1".parse().unwrap()],
                     stats: Counters::from([("adverts_rx".to_string(), 3)]),
                     last_transition: None,
+                    demoted: None,
                 }],
                 ..Default::default()
             },

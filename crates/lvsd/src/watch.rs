@@ -138,7 +138,11 @@ pub fn follow_after(socket: &Path, json: bool, first: impl FnOnce() -> ExitCode)
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = s.write_all(b"events\n") {
+    let req = format!(
+        "{{\"v\":{},\"request\":\"events\"}}\n",
+        crate::proto::VERSION
+    );
+    if let Err(e) = s.write_all(req.as_bytes()) {
         eprintln!("lvsd events: {}: {e}", socket.display());
         return ExitCode::from(2);
     }

@@ -61,6 +61,21 @@ pub enum Reason {
     Deleted,
     /// Kept across a reload.
     Reload,
+    /// An operator demoted the instance (`lvsd vrrp demote`).
+    Demoted,
+}
+
+/// What an operator asks of an instance (`lvsd vrrp demote|promote|release`, issue 17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Operator {
+    /// A master hands over at once (a priority-0 advert, as at a stop); the instance then
+    /// stays BACKUP, whatever it hears, until promoted or released.
+    Demote,
+    /// Lifted, and the instance takes over if its priority is the best, even under
+    /// `nopreempt` or `preempt_delay` (once).
+    Promote,
+    /// Lifted: the instance follows its configuration again.
+    Release,
 }
 
 impl std::fmt::Display for Reason {
@@ -82,6 +97,7 @@ impl std::fmt::Display for Reason {
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::Deleted => f.write_str("removed by a reload"),
             Reason::Reload => f.write_str("kept across a reload"),
+            Reason::Demoted => f.write_str("demoted by an operator"),
         }
     }
 }
@@ -109,6 +125,8 @@ pub enum Event<'a> {
     },
     /// Graceful shutdown: priority-0 adverts, addresses removed, STOP notifies.
     Shutdown,
+    /// An operator's demote, promote or release of one instance.
+    Operator { instance: InstanceId, op: Operator },
 }
 
 /// An IPsec AH header that came with an IPv4 advert.
@@ -187,6 +205,9 @@ pub enum Action {
         reason: DropReason,
         from: IpAddr,
     },
+    /// A demoted backup heard no master for Master_Down_Interval and stays BACKUP: nobody
+    /// holds its addresses (reported once per silence).
+    HeldByDemote { instance: InstanceId },
     /// Wake the router at this time (the earliest deadline); replaces any earlier request.
     ArmTimer { at: Time },
 }

@@ -22,7 +22,7 @@ pub mod track;
 pub mod validate;
 
 pub use config::InstanceConfig;
-pub use event::{Action, Event, GroupId, InstanceId, Reason, Received, State};
+pub use event::{Action, Event, GroupId, InstanceId, Operator, Reason, Received, State};
 pub use instance::Instance;
 pub use router::Router;
 pub use time::Time;

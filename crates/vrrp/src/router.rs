@@ -250,6 +250,12 @@ impl Router {
                     inst.shutdown(now, out);
                 }
             }
+            Event::Operator { instance, op } => {
+                if let Some(inst) = self.instances.get_mut(instance.0 as usize) {
+                    let signal = inst.operator(op, now, out);
+                    self.group_signal(instance, signal, now, out);
+                }
+            }
         }
         if broad {
             self.touch_all();

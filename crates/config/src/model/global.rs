@@ -57,6 +57,12 @@ pub struct GlobalDefs {
     /// lvsd extension `lvsd_metrics_listen ADDR:PORT` (issue 16): serve Prometheus metrics
     /// there (`lvsd run --metrics-listen` overrides it).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// lvsd extension `lvsd_control_group NAME` (issue 17): members of this group may change
+    /// a running lvsd through its control socket (drain, disable, demote), as root may.
+    pub control_group: Option<String>,
+    /// lvsd extension `lvsd_status_group NAME` (issue 17): members of this group may read a
+    /// running lvsd's status and events (root and the control group always may).
+    pub status_group: Option<String>,
     pub script_user: Option<String>,
     pub script_group: Option<String>,
     pub enable_script_security: bool,
@@ -116,6 +122,8 @@ impl Default for GlobalDefs {
             colocated_directors: ColocatedMode::Guard,
             colocated_on_stop_remove: false,
             metrics_listen: None,
+            control_group: None,
+            status_group: None,
             script_user: None,
             script_group: None,
             enable_script_security: false,

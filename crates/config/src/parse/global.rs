@@ -138,6 +138,16 @@ pub(crate) fn global_defs(node: &Node, g: &mut GlobalDefs, d: &mut Vec<Diagnosti
                     }
                 }
             }
+            "lvsd_control_group" => {
+                if let Some(t) = it.need("a group name") {
+                    g.control_group = Some(t.text.clone());
+                }
+            }
+            "lvsd_status_group" => {
+                if let Some(t) = it.need("a group name") {
+                    g.status_group = Some(t.text.clone());
+                }
+            }
             "colocated_on_stop" => {
                 if let Some(v) = it.choice(&["real_server", "remove"]) {
                     g.colocated_on_stop_remove = v == "remove";

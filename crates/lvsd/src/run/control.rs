@@ -5,7 +5,9 @@
 
 use super::engine::{Control, Input};
 use super::health_task::HealthInput;
-use crate::proto::{ErrorReply, ReloadReply, Status};
+use crate::proto::{
+    ChangeReply, ErrorReply, ReloadReply, Request, Status, VrrpAction, MAX_REQUEST,
+};
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,7 @@ impl std::io::Write for Until {
 enum Reply {
     Status(Box<Status>),
     Reload(Box<ReloadReply>),
+    Change(ChangeReply),
     Error(ErrorReply),
 }
 
@@ -55,7 +58,9 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
         }
     }
     let l = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    // anyone may connect: the daemon decides from the peer's credentials (a refusal says
+    // why, where a file mode only says EACCES)
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     Ok(l)
 }
 
@@ -64,6 +69,10 @@ pub struct Handles {
     pub engine: mpsc::UnboundedSender<Input>,
     pub health: mpsc::UnboundedSender<HealthInput>,
     pub reload: mpsc::UnboundedSender<ReloadRequest>,
+    pub access: std::sync::Mutex<Access>,
+    pub overrides: super::overrides::Overrides,
+    /// Requests refused (bad, or not allowed), for the metrics.
+    pub refused: std::sync::atomic::AtomicU64,
 }
 
 /// `lvsd reload [--dry-run]`, handled by the main loop like SIGHUP.
@@ -83,9 +92,16 @@ async fn ask<T>(send: impl FnOnce(oneshot::Sender<T>) -> bool) -> Option<T> {
 /// The VRRP engine's part of `status`.
 pub async fn vrrp_status(h: &Handles) -> Result<crate::proto::VrrpStatus, String> {
     let engine = h.engine.clone();
-    ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
+    let mut st = ask(|tx| engine.send(Input::Control(Control::Status(tx))).is_ok())
         .await
-        .ok_or_else(|| "the VRRP engine stopped".to_string())
+        .ok_or_else(|| "the VRRP engine stopped".to_string())?;
+    for i in &mut st.instances {
+        if let (Some(shown), Some(d)) = (i.demoted.as_mut(), h.overrides.demoted(&i.name)) {
+            shown.since = d.since;
+            shown.by = d.by;
+        }
+    }
+    Ok(st)
 }
 
 /// The health task's part of `status`.
@@ -123,6 +139,129 @@ async fn events(mut stream: tokio::net::UnixStream) {
     }
 }
 
+/// Who may do what on the control socket: root always; the control group may change
+/// anything; the status group may read. Resolved from `global_defs` at start and at each
+/// reload.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub control: Option<(String, u32)>,
+    pub status: Option<(String, u32)>,
+}
+
+impl Access {
+    pub fn from_config(g: &lvsd_config::model::GlobalDefs) -> Access {
+        let resolve = |kw: &str, name: &Option<String>| {
+            let name = name.as_ref()?;
+            match nix::unistd::Group::from_name(name) {
+                Ok(Some(gr)) => Some((name.clone(), gr.gid.as_raw())),
+                _ => {
+                    tracing::warn!(
+                        "global_defs {kw} {name}: no such group; only root may use what it allows"
+                    );
+                    None
+                }
+            }
+        };
+        Access {
+            control: resolve("lvsd_control_group", &g.control_group),
+            status: resolve("lvsd_status_group", &g.status_group),
+        }
+    }
+}
+
+/// The control socket's peer: its credentials, and its name for the log.
+struct Peer {
+    uid: u32,
+    gid: u32,
+    pid: Option<i32>,
+}
+
+impl Peer {
+    /// Whether the peer (its primary group or a supplementary group of its process) is in
+    /// `gid`.
+    fn in_group(&self, gid: u32) -> bool {
+        if self.gid == gid {
+            return true;
+        }
+        let Some(pid) = self.pid else { return false };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return false;
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix("Groups:"))
+            .is_some_and(|g| g.split_whitespace().any(|x| x.parse() == Ok(gid)))
+    }
+
+    /// `uid 0 (root), pid 4242 (lvsd)`
+    fn describe(&self) -> String {
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(self.uid))
+            .ok()
+            .flatten()
+            .map(|u| format!(" ({})", u.name))
+            .unwrap_or_default();
+        let pid = self
+            .pid
+            .map(|p| {
+                let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+                format!(", pid {p} ({})", comm.trim())
+            })
+            .unwrap_or_default();
+        format!("uid {}{user}{pid}", self.uid)
+    }
+
+    /// None: allowed; Some: the refusal.
+    fn refuse(&self, access: &Access, change: bool) -> Option<String> {
+        if self.uid == 0 {
+            return None;
+        }
+        if let Some((_, g)) = &access.control {
+            if self.in_group(*g) {
+                return None;
+            }
+        }
+        if !change {
+            if let Some((_, g)) = &access.status {
+                if self.in_group(*g) {
+                    return None;
+                }
+            }
+        }
+        let who = self.describe();
+        Some(if change {
+            format!(
+                "permission denied: {who} may not change lvsd (root may, and the group global_defs lvsd_control_group names{})",
+                access.control.as_ref().map(|(n, _)| format!(": {n}")).unwrap_or_default()
+            )
+        } else {
+            format!(
+                "permission denied: {who} may not read lvsd's status (root may, and the groups global_defs lvsd_status_group and lvsd_control_group name{})",
+                access.status.as_ref().map(|(n, _)| format!(": {n}")).unwrap_or_default()
+            )
+        })
+    }
+}
+
+/// Reads the request line: at most [`MAX_REQUEST`] bytes, within 10 s.
+async fn read_request(stream: &mut tokio::net::UnixStream) -> Result<String, String> {
+    use tokio::io::AsyncReadExt;
+    let (r, _) = stream.split();
+    let mut limited = BufReader::new(r.take(MAX_REQUEST as u64 + 1));
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        limited.read_until(b'\n', &mut buf),
+    )
+    .await;
+    match read {
+        Err(_) => Err("no request within 10 s".into()),
+        Ok(Err(e)) => Err(format!("reading the request: {e}")),
+        Ok(Ok(_)) if buf.len() > MAX_REQUEST => {
+            Err(format!("the request is longer than {MAX_REQUEST} bytes"))
+        }
+        Ok(Ok(_)) => String::from_utf8(buf).map_err(|_| "the request is not UTF-8".to_string()),
+    }
+}
+
 pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, path: PathBuf) {
     loop {
         let (stream, _) = match listener.accept().await {
@@ -135,38 +274,41 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
         let h = handles.clone();
         tokio::spawn(async move {
             let mut stream = stream;
-            let mut line = String::new();
-            {
-                let (r, _) = stream.split();
-                if BufReader::new(r).read_line(&mut line).await.is_err() {
+            let peer = match stream.peer_cred() {
+                Ok(c) => Peer {
+                    uid: c.uid(),
+                    gid: c.gid(),
+                    pid: c.pid(),
+                },
+                Err(e) => {
+                    tracing::warn!("control socket: no peer credentials: {e}");
                     return;
                 }
-            }
-            if line.trim() == "events" {
-                events(stream).await;
-                return;
-            }
-            let reply: Reply = match line.trim() {
-                "status" => match status(&h).await {
-                    Ok(s) => Reply::Status(Box::new(s)),
-                    Err(error) => Reply::Error(ErrorReply { error }),
-                },
-                req @ ("reload" | "reload --dry-run") => {
-                    let dry_run = req.ends_with("--dry-run");
-                    let reload = h.reload.clone();
-                    let r = ask(|reply| reload.send(ReloadRequest { dry_run, reply }).is_ok())
-                        .await
-                        .unwrap_or_else(|| ReloadReply {
-                            errors: Some("the daemon is stopping".into()),
-                            ..Default::default()
-                        });
-                    Reply::Reload(Box::new(r))
+            };
+            let reply = match read_request(&mut stream)
+                .await
+                .and_then(|l| Request::parse(&l))
+            {
+                Err(error) => {
+                    h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!("control socket: {error} (from {})", peer.describe());
+                    Reply::Error(ErrorReply { error })
                 }
-                other => Reply::Error(ErrorReply {
-                    error: format!(
-                        "unknown request `{other}` (status, reload, reload --dry-run, events)"
-                    ),
-                }),
+                Ok(req) => {
+                    let access = h.access.lock().map(|a| a.clone()).unwrap_or_default();
+                    match peer.refuse(&access, req.changes()) {
+                        Some(error) => {
+                            h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tracing::warn!("control socket: {error}");
+                            Reply::Error(ErrorReply { error })
+                        }
+                        None if req == Request::Events => {
+                            events(stream).await;
+                            return;
+                        }
+                        None => handle(&h, req, &peer).await,
+                    }
+                }
             };
             // The reply is written as it is serialized, through a small buffer, on a blocking
             // thread: a status of 10,000 real servers is ~7 MB of JSON that is never held whole.
@@ -181,6 +323,7 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                     Reply::Status(s) => serde_json::to_writer(&mut w, s),
                     Reply::Reload(r) => serde_json::to_writer(&mut w, r),
                     Reply::Error(e) => serde_json::to_writer(&mut w, e),
+                    Reply::Change(c) => serde_json::to_writer(&mut w, c),
                 };
                 if let Err(e) = r {
                     tracing::warn!("control socket: the reply was cut short: {e}");
@@ -198,4 +341,128 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
             .await;
         });
     }
+}
+
+/// One allowed request.
+async fn handle(h: &Handles, req: Request, peer: &Peer) -> Reply {
+    let by = peer.describe();
+    let result = match req {
+        Request::Status => status(h).await.map(|s| Reply::Status(Box::new(s))),
+        Request::Events => Err("events are streamed".to_string()),
+        Request::Reload { dry_run } => {
+            if !dry_run {
+                tracing::info!("reload asked by {by}");
+            }
+            let reload = h.reload.clone();
+            let r = ask(|reply| reload.send(ReloadRequest { dry_run, reply }).is_ok())
+                .await
+                .unwrap_or_else(|| ReloadReply {
+                    errors: Some("the daemon is stopping".into()),
+                    ..Default::default()
+                });
+            Ok(Reply::Reload(Box::new(r)))
+        }
+        Request::Rs {
+            action,
+            virtual_server,
+            real_server,
+            timeout_s,
+        } => {
+            let timeout = match timeout_s {
+                None => Ok(None),
+                Some(t) if t.is_finite() && t > 0.0 && t <= 30.0 * 86400.0 => {
+                    Ok(Some(std::time::Duration::from_secs_f64(t)))
+                }
+                Some(t) => Err(format!(
+                    "--timeout {t}: give seconds, more than 0, at most 30 days"
+                )),
+            };
+            match timeout {
+                Err(e) => Err(e),
+                Ok(timeout) => {
+                    let cmd = super::health_task::admin::RsCommand {
+                        action,
+                        vs: virtual_server,
+                        rs: real_server,
+                        timeout,
+                        by,
+                    };
+                    let health = h.health.clone();
+                    ask(|tx| health.send(HealthInput::Rs(cmd, tx)).is_ok())
+                        .await
+                        .unwrap_or_else(|| Err("the health task stopped".into()))
+                        .map(|changed| Reply::Change(ChangeReply { changed }))
+                }
+            }
+        }
+        Request::Vrrp { action, instance } => vrrp(h, action, instance, by)
+            .await
+            .map(|changed| Reply::Change(ChangeReply { changed })),
+    };
+    result.unwrap_or_else(|error| Reply::Error(ErrorReply { error }))
+}
+
+/// `lvsd vrrp demote|promote|release INSTANCE|--all`: the names checked against the running
+/// instances, the overrides written first, then the engine acts.
+async fn vrrp(
+    h: &Handles,
+    action: VrrpAction,
+    instance: Option<String>,
+    by: String,
+) -> Result<Vec<String>, String> {
+    let st = vrrp_status(h).await?;
+    let names: Vec<String> = match &instance {
+        None => st.instances.iter().map(|i| i.name.clone()).collect(),
+        Some(n) if st.instances.iter().any(|i| &i.name == n) => vec![n.clone()],
+        Some(n) => {
+            let all: Vec<&str> = st.instances.iter().map(|i| i.name.as_str()).collect();
+            return Err(format!(
+                "no VRRP instance `{n}`; the instances are: {}",
+                if all.is_empty() {
+                    "none".to_string()
+                } else {
+                    all.join(", ")
+                }
+            ));
+        }
+    };
+    if names.is_empty() {
+        return Err("the configuration has no vrrp_instance".into());
+    }
+    let now = super::overrides::store::now_unix();
+    h.overrides.update(|s| {
+        for n in &names {
+            let keep = s.demoted(n).cloned();
+            let new = match action {
+                VrrpAction::Demote => keep.or_else(|| {
+                    Some(super::overrides::store::VrrpOverride {
+                        instance: n.clone(),
+                        since: now,
+                        by: by.clone(),
+                    })
+                }),
+                VrrpAction::Promote | VrrpAction::Release => None,
+            };
+            s.set_demoted(n, new);
+        }
+    })?;
+    let op = match action {
+        VrrpAction::Demote => lvsd_vrrp::Operator::Demote,
+        VrrpAction::Promote => lvsd_vrrp::Operator::Promote,
+        VrrpAction::Release => lvsd_vrrp::Operator::Release,
+    };
+    let engine = h.engine.clone();
+    let lines = ask(|tx| {
+        engine
+            .send(Input::Control(Control::Operator {
+                names: names.clone(),
+                op,
+                by: by.clone(),
+                reply: tx,
+            }))
+            .is_ok()
+    })
+    .await
+    .ok_or_else(|| "the VRRP engine stopped".to_string())?;
+    Ok(lines)
 }

@@ -25,6 +25,14 @@ pub enum Control {
     Reload(Box<Plan>),
     /// A snapshot of every instance.
     Status(oneshot::Sender<crate::proto::VrrpStatus>),
+    /// An operator's demote, promote or release of these instances (already recorded in
+    /// the overrides); the reply says what each did.
+    Operator {
+        names: Vec<String>,
+        op: lvsd_vrrp::Operator,
+        by: String,
+        reply: oneshot::Sender<Vec<String>>,
+    },
 }
 
 /// Everything that wakes the engine.
@@ -53,6 +61,7 @@ pub struct Engine {
     rx: mpsc::UnboundedReceiver<Input>,
     deadline: Option<Time>,
     out: Vec<Action>,
+    overrides: super::overrides::Overrides,
 }
 
 impl Engine {
@@ -62,6 +71,7 @@ impl Engine {
         notify: mpsc::UnboundedSender<super::NotifyRequest>,
         states: tokio::sync::watch::Sender<super::world::States>,
         lo_added: super::LoAdded,
+        overrides: super::overrides::Overrides,
     ) -> std::io::Result<(mpsc::UnboundedSender<Input>, EngineThread)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let tx2 = tx.clone();
@@ -92,6 +102,7 @@ impl Engine {
                                 rx,
                                 deadline: None,
                                 out: Vec::with_capacity(32),
+                                overrides,
                             };
                             e.run().await;
                         }
@@ -168,7 +179,87 @@ impl Engine {
             .await;
         }
         self.io.remove_leftovers(&self.router).await;
+        self.demote_held(0).await;
         self.handle(Event::Startup).await;
+    }
+
+    /// Instances from `first` on that an operator demoted (in an earlier run, or before a
+    /// reload re-created them) are demoted before they start: they never send an advert
+    /// as master.
+    async fn demote_held(&mut self, first: usize) {
+        let held = self.overrides.demoted_names();
+        let ids: Vec<InstanceId> = self.router.instances()[first..]
+            .iter()
+            .filter(|i| !i.is_deleted() && !i.demoted() && held.iter().any(|n| n == i.name()))
+            .map(|i| i.id())
+            .collect();
+        for id in ids {
+            tracing::info!(
+                "({}) demoted by an operator (kept in the state directory): stays BACKUP until `lvsd vrrp promote|release`",
+                self.router.instance(id).name()
+            );
+            self.handle(Event::Operator {
+                instance: id,
+                op: lvsd_vrrp::Operator::Demote,
+            })
+            .await;
+        }
+    }
+
+    /// An operator's demote, promote or release.
+    async fn operator(
+        &mut self,
+        names: &[String],
+        op: lvsd_vrrp::Operator,
+        by: &str,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        for name in names {
+            let Some(id) = self
+                .router
+                .instances()
+                .iter()
+                .find(|i| !i.is_deleted() && i.name() == name)
+                .map(|i| i.id())
+            else {
+                lines.push(format!("{name}: no such instance now"));
+                continue;
+            };
+            let before = self.router.instance(id).state();
+            let was = self.router.instance(id).demoted();
+            self.handle(Event::Operator { instance: id, op }).await;
+            let after = self.router.instance(id).state();
+            let what = match op {
+                lvsd_vrrp::Operator::Demote if was => "already demoted".to_string(),
+                lvsd_vrrp::Operator::Demote if before == lvsd_vrrp::State::Master => format!(
+                    "demoted: handed over (priority-0 advert), now {}; stays BACKUP until `lvsd vrrp promote|release {name}`",
+                    after.name()
+                ),
+                lvsd_vrrp::Operator::Demote => format!(
+                    "demoted: {} and stays BACKUP until `lvsd vrrp promote|release {name}`",
+                    after.name()
+                ),
+                lvsd_vrrp::Operator::Promote => format!(
+                    "promoted: {}; takes over if its priority is the best (preempting once, nopreempt and preempt_delay aside)",
+                    after.name()
+                ),
+                lvsd_vrrp::Operator::Release => format!(
+                    "released: {}; follows its configuration",
+                    after.name()
+                ),
+            };
+            tracing::info!(instance = %name, by = %by, "({name}) {what}, by {by}");
+            super::events::emit("vrrp_override", || {
+                serde_json::json!({
+                    "instance": name,
+                    "action": format!("{op:?}").to_lowercase(),
+                    "state": after.name(),
+                    "by": by,
+                })
+            });
+            lines.push(format!("{name}: {what}"));
+        }
+        lines
     }
 
     async fn run(&mut self) {
@@ -197,6 +288,15 @@ impl Engine {
                     ));
                 }
                 Input::Control(Control::Reload(plan)) => self.reload(*plan).await,
+                Input::Control(Control::Operator {
+                    names,
+                    op,
+                    by,
+                    reply,
+                }) => {
+                    let lines = self.operator(&names, op, &by).await;
+                    let _ = reply.send(lines);
+                }
                 Input::Control(Control::Shutdown) => {
                     self.io.stopping = true;
                     self.handle(Event::Shutdown).await;
@@ -367,6 +467,7 @@ impl Engine {
         for i in before..self.router.instances().len() {
             self.report_instance(InstanceId(i as u16)).await;
         }
+        self.demote_held(before).await;
         self.handle(Event::Startup).await;
     }
 }

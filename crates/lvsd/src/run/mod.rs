@@ -16,6 +16,7 @@ mod guard;
 mod health_task;
 mod links;
 mod metrics;
+pub mod overrides;
 mod plan;
 mod ratelimit;
 mod reconcile_task;
@@ -32,6 +33,7 @@ mod world_tests;
 
 use clap::Args;
 use engine::{Control, Engine, Input};
+pub use health_task::admin::RsAction;
 use lvsd_config::model::Notify;
 use lvsd_vrrp::State;
 use std::path::PathBuf;
@@ -63,6 +65,10 @@ pub struct RunArgs {
         default_value = "/run/lvsd/realserver.json"
     )]
     realserver_state: PathBuf,
+    /// Where lvsd keeps what must outlive it: the operators' overrides (`lvsd rs`, `lvsd
+    /// vrrp`; overrides.json).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/lvsd")]
+    state_dir: PathBuf,
     /// How long STOP notify scripts may run at shutdown.
     #[arg(long, default_value = "5", value_name = "SECONDS")]
     stop_timeout: f64,
@@ -198,8 +204,19 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let (notify_tx, notify_rx) = tokio::sync::mpsc::unbounded_channel();
     let (states_tx, states_rx) = tokio::sync::watch::channel(world::States::new());
     let lo_added = LoAdded::default();
-    let (engine, thread) = match Engine::spawn(plan.clone(), notify_tx, states_tx, lo_added.clone())
-    {
+    // the operators' overrides, in place before the first advert and the first table
+    let overrides = overrides::Overrides::open(&args.state_dir);
+    let held = overrides.admin(&plan.config);
+    let health0 = lvsd_check::health::Health::with_admin(&plan.config, &|vs, rs| {
+        held.get(&(vs, rs)).copied().unwrap_or_default()
+    });
+    let (engine, thread) = match Engine::spawn(
+        plan.clone(),
+        notify_tx,
+        states_tx,
+        lo_added.clone(),
+        overrides.clone(),
+    ) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!("cannot start the VRRP engine: {e}");
@@ -208,6 +225,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     };
     let (host_tx, host) = reconcile_task::spawn(
         &plan,
+        health0.clone(),
         states_rx.clone(),
         Duration::from_secs_f64(args.drift_interval.max(0.1)),
         args.realserver_state.clone(),
@@ -217,6 +235,8 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
     let mut scripts = scripts::Scripts::start(&plan, engine.clone(), notify_rx);
     let health = health_task::spawn(
         &plan,
+        health0,
+        overrides.clone(),
         health_rx,
         host_tx.clone(),
         states_rx,
@@ -229,6 +249,9 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         engine: engine.clone(),
         health: health_tx.clone(),
         reload: reload_tx,
+        access: std::sync::Mutex::new(control::Access::from_config(&current.config.global)),
+        overrides,
+        refused: Default::default(),
     });
     tokio::spawn(control::serve(
         listener,
@@ -241,7 +264,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         from_cli: args.metrics_listen,
         running: None,
         sources: std::sync::Arc::new(metrics::Sources {
-            handles,
+            handles: handles.clone(),
             host: host_tx.clone(),
             reloads: reloads.clone(),
             trackers: scripts.tracker_states(),
@@ -273,6 +296,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
             _ = hup.recv() => {
                 let r = reload(&args.file, false, &mut current, &mut scripts, &engine, &health_tx).await;
                 reloaded(&reloads, &r, current.source_hash);
+                set_access(&handles, &current);
                 if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
                     tracing::error!("{e}; still served where it was");
                 }
@@ -282,6 +306,7 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
                     let mut r = reload(&args.file, dry_run, &mut current, &mut scripts, &engine, &health_tx).await;
                     if !dry_run {
                         reloaded(&reloads, &r, current.source_hash);
+                        set_access(&handles, &current);
                         if let Err(e) = metrics.follow(current.config.global.metrics_listen).await {
                             tracing::error!("{e}; still served where it was");
                             // `lvsd reload` says so too, not only the log
@@ -346,6 +371,13 @@ async fn settled(file: &std::path::Path) {
         "{} kept changing for 2 s: reloading what it holds now",
         file.display()
     );
+}
+
+/// The control socket's groups, as the running configuration names them.
+fn set_access(h: &control::Handles, p: &plan::Plan) {
+    if let Ok(mut a) = h.access.lock() {
+        *a = control::Access::from_config(&p.config.global);
+    }
 }
 
 /// What a reload did, for the metrics and the event stream.

@@ -12,7 +12,7 @@ use super::reconciler::{HostOps, Reconciler, Why};
 use super::world::{GuardRules, States, World};
 use lvsd_check::health::Health;
 use lvsd_ipvs::netlink::{IpvsSocket, Op};
-use lvsd_ipvs::{SyncDaemon, SyncState, Table, Timeouts};
+use lvsd_ipvs::{ServiceKey, SyncDaemon, SyncState, Table, Timeouts};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -39,11 +39,41 @@ pub enum Input {
     /// `lvsd reload --dry-run`: the steps a reload would carry out.
     Preview(Box<Plan>, Box<Health>, oneshot::Sender<Vec<String>>),
     /// The kernel's table now (for `status`), guarded services under their address keys,
-    /// with the guard's marks; None without IPVS.
-    Table(oneshot::Sender<Option<(Table, Marks)>>),
+    /// with the guard's marks and the destinations' connections; None without IPVS.
+    Table(oneshot::Sender<Option<(Table, Marks, Conns)>>),
+    /// The connections of these services' destinations (address keys; a drain's end).
+    Conns(Vec<ServiceKey>, oneshot::Sender<Option<Conns>>),
     /// The reconciler's counters (for the metrics).
     Counters(oneshot::Sender<super::reconciler::Counters>),
     Stop,
+}
+
+/// The active and inactive connections of a service's destinations: (address, port,
+/// active, inactive), by the service's address key.
+pub type Conns = std::collections::HashMap<ServiceKey, Vec<(IpAddr, u16, u32, u32)>>;
+
+/// The kernel's key of a service: its guard mark's while the guard holds it.
+fn kernel_key(key: &ServiceKey, marks: &Marks) -> ServiceKey {
+    match marks.get(key) {
+        Some(m) => ServiceKey::Fwmark {
+            family: key.family(),
+            mark: *m,
+        },
+        None => *key,
+    }
+}
+
+fn conns_entry(
+    dests: &[(
+        lvsd_ipvs::Dest,
+        lvsd_ipvs::netlink::DestCounters,
+        lvsd_ipvs::Stats,
+    )],
+) -> Vec<(IpAddr, u16, u32, u32)> {
+    dests
+        .iter()
+        .map(|(d, c, _)| (d.addr, d.port, c.active, c.inactive))
+        .collect()
 }
 
 /// The real host: IPVS over generic netlink, rtnetlink and /proc/sys for the role, nft.
@@ -64,6 +94,36 @@ impl RealHost {
 
     fn sock(&mut self) -> Result<&mut IpvsSocket, String> {
         self.sock.as_mut().ok_or_else(|| "no IPVS".to_string())
+    }
+
+    /// The kernel's table and its connections, guarded services under their address keys.
+    fn table_and_conns(&mut self, marks: &Marks) -> Result<(Table, Conns), String> {
+        let snap = self.sock()?.snapshot().map_err(|e| e.to_string())?;
+        let by_mark: std::collections::HashMap<ServiceKey, ServiceKey> =
+            marks.keys().map(|k| (kernel_key(k, marks), *k)).collect();
+        let mut table = Table::new();
+        let mut conns = Conns::new();
+        for (svc, _, dests) in snap {
+            let key = by_mark.get(&svc.key).copied().unwrap_or(svc.key);
+            conns.insert(key, conns_entry(&dests));
+            let dests = dests.into_iter().map(|(d, _, _)| (d.key(), d)).collect();
+            table.insert(svc.key, (svc, dests));
+        }
+        guard::unkey(&mut table, marks);
+        Ok((table, conns))
+    }
+
+    /// The connections of some services' destinations.
+    fn conns_of(&mut self, keys: &[ServiceKey], marks: &Marks) -> Result<Conns, String> {
+        let sock = self.sock()?;
+        let mut out = Conns::new();
+        for k in keys {
+            let dests = sock
+                .dests(&kernel_key(k, marks))
+                .map_err(|e| e.to_string())?;
+            out.insert(*k, conns_entry(&dests));
+        }
+        Ok(out)
     }
 }
 
@@ -154,6 +214,7 @@ fn warn_foreign_marks(marks: &Marks) {
 /// Starts the reconciler's thread; returns its input channel.
 pub fn spawn(
     plan: &Plan,
+    health: Health,
     states: watch::Receiver<States>,
     drift: Duration,
     state_file: PathBuf,
@@ -197,6 +258,7 @@ pub fn spawn(
         };
         let mut world = World::new(plan);
         world.states = states.borrow().clone();
+        world.health = health;
         let mut r = Reconciler::new(host, world);
         let done = r.start();
         give_back(done.len());
@@ -237,6 +299,15 @@ fn timed<T>(r: &mut Reconciler<RealHost>, f: impl FnOnce(&mut Reconciler<RealHos
     let out = f(r);
     r.counters.observe_pass(t.elapsed().as_secs_f64());
     out
+}
+
+/// The guard's marks as applied.
+fn marks_of(r: &Reconciler<RealHost>) -> Marks {
+    r.applied()
+        .guard
+        .as_ref()
+        .map(|g| g.marks.clone())
+        .unwrap_or_default()
 }
 
 fn run(
@@ -313,17 +384,17 @@ fn run(
                 let _ = reply.send(r.preview(&p, &h).iter().map(|s| s.to_string()).collect());
             }
             Input::Table(reply) => {
-                let marks = r
-                    .applied()
-                    .guard
-                    .as_ref()
-                    .map(|g| g.marks.clone())
-                    .unwrap_or_default();
-                let table = r.host.ipvs_table().ok().map(|mut t| {
-                    guard::unkey(&mut t, &marks);
-                    (t, marks)
-                });
+                let marks = marks_of(r);
+                let table = r
+                    .host
+                    .table_and_conns(&marks)
+                    .ok()
+                    .map(|(t, c)| (t, marks, c));
                 let _ = reply.send(table);
+            }
+            Input::Conns(keys, reply) => {
+                let marks = marks_of(r);
+                let _ = reply.send(r.host.conns_of(&keys, &marks).ok());
             }
             Input::Counters(reply) => {
                 let _ = reply.send(r.counters);

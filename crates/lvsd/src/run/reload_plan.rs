@@ -175,6 +175,8 @@ pub(super) const GLOBAL_KEYS: &[(&str, Effect)] = &[
     ("colocated_directors", Now),
     ("colocated_on_stop_remove", Now),
     ("metrics_listen", Now),
+    ("control_group", Now),
+    ("status_group", Now),
     ("script_user", Now),
     ("script_group", Now),
     ("enable_script_security", Now),

@@ -41,6 +41,11 @@ pub fn snapshot(router: &Router, now: Time, transitions: &Transitions) -> VrrpSt
                         reason: why.clone(),
                         ago_s: at.elapsed().as_secs_f64(),
                     }),
+                // who and since when: from the overrides (control.rs)
+                demoted: i.demoted().then(|| crate::proto::Demoted {
+                    since: 0.0,
+                    by: String::new(),
+                }),
             }
         })
         .collect();

@@ -165,6 +165,8 @@ impl Lab {
         let path = self.write(&format!("{node}.conf"), conf);
         let sock = self.dir.join(format!("{node}.sock"));
         let state = self.dir.join(format!("{node}.realserver.json"));
+        // the operators' overrides: this node's own (not the machine's /var/lib/lvsd)
+        let overrides = self.dir.join(format!("{node}.state")).display().to_string();
         let bin = lvsd_bin();
         let (p, s) = (path.display().to_string(), sock.display().to_string());
         let st = state.display().to_string();
@@ -181,6 +183,8 @@ impl Lab {
                     &s,
                     "--realserver-state",
                     &st,
+                    "--state-dir",
+                    &overrides,
                 ],
                 extra,
             ]

@@ -64,6 +64,10 @@ pub struct Instance {
     ah_seq_rx: Option<u32>,
     pub(crate) stats: Stats,
     pub(crate) last_reason: Reason,
+    /// An operator demoted it: it stays BACKUP (issue 17).
+    demoted: bool,
+    /// Promoted: preempt once, `nopreempt` and `preempt_delay` aside.
+    force_preempt: bool,
 }
 
 impl Instance {
@@ -95,6 +99,8 @@ impl Instance {
             ah_seq_rx: None,
             stats: Stats::default(),
             last_reason: Reason::Startup,
+            demoted: false,
+            force_preempt: false,
         }
     }
 
@@ -124,6 +130,47 @@ impl Instance {
 
     pub fn source_address(&self) -> Option<IpAddr> {
         self.src_addr
+    }
+
+    /// Whether an operator demoted it.
+    pub fn demoted(&self) -> bool {
+        self.demoted
+    }
+
+    /// An operator's demote, promote or release; returns a signal for the sync group.
+    pub fn operator(
+        &mut self,
+        op: crate::event::Operator,
+        now: Time,
+        out: &mut Vec<Action>,
+    ) -> Option<Signal> {
+        use crate::event::Operator;
+        match op {
+            Operator::Demote => {
+                if self.demoted {
+                    return None;
+                }
+                self.demoted = true;
+                self.force_preempt = false;
+                self.wants_master = false;
+                if self.state == State::Master {
+                    // as at a stop: the backup takes over after Skew_Time
+                    self.send_advert(0, out);
+                    self.enter_backup(now, Reason::Demoted, out);
+                    return Some(Signal::SteppedDown);
+                }
+                None
+            }
+            Operator::Promote | Operator::Release => {
+                self.demoted = false;
+                self.force_preempt = op == Operator::Promote;
+                if self.state == State::Backup && self.down_at.is_none() {
+                    self.down_at = Some(now + self.master_down_interval());
+                    self.down_reason = Reason::MasterDown;
+                }
+                None
+            }
+        }
     }
 
     /// The master currently accepted (BACKUP), or None.
@@ -406,7 +453,11 @@ impl Instance {
             }
         }
         if let Some(at) = self.down_at {
-            if at <= now && self.state == State::Backup {
+            if at <= now && self.state == State::Backup && self.demoted {
+                self.down_at = None;
+                self.down_reason = Reason::MasterDown;
+                out.push(Action::HeldByDemote { instance: self.id });
+            } else if at <= now && self.state == State::Backup {
                 self.down_at = None;
                 let reason = std::mem::replace(&mut self.down_reason, Reason::MasterDown);
                 if self.in_group {

@@ -61,9 +61,14 @@ impl Instance {
             self.down_reason = Reason::PriorityZero;
             return;
         }
-        let preempt_delay = !self.cfg.preempt_delay.is_zero();
+        let preempt_delay = !self.cfg.preempt_delay.is_zero() && !self.force_preempt;
         let delay_running = preempt_delay && self.preempt_until.is_none_or(|t| now < t);
-        if self.cfg.nopreempt || adv.priority >= self.effective || delay_running {
+        if adv.priority >= self.effective {
+            // a promote cannot win against this master
+            self.force_preempt = false;
+        }
+        let nopreempt = self.cfg.nopreempt && !self.force_preempt;
+        if nopreempt || adv.priority >= self.effective || delay_running || self.demoted {
             if self.cfg.version == Version::V3 {
                 // RFC 5798 §6.4.2: Master_Adver_Interval := the advert's interval.
                 self.master_adver_interval = Duration::from_millis(u64::from(adv.interval_cs) * 10);

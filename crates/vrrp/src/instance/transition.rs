@@ -59,6 +59,7 @@ impl Instance {
         self.clear_timers();
         self.state = State::Master;
         self.wants_master = false;
+        self.force_preempt = false;
         self.master = None;
         // keepalived continues the AH sequence from the highest number heard (captured:
         // the new master went on from the old master's 5 with 6), so receivers accept it.

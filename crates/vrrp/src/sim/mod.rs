@@ -177,6 +177,17 @@ impl Sim {
         self.event(node, Event::Tracker { id, status });
     }
 
+    /// An operator's demote, promote or release of the node's instance `instance`.
+    pub fn operator(&mut self, node: usize, instance: u16, op: crate::event::Operator) {
+        self.event(
+            node,
+            Event::Operator {
+                instance: InstanceId(instance),
+                op,
+            },
+        );
+    }
+
     /// Link state of the interface of the node's first instance.
     pub fn link(&mut self, node: usize, up: bool) {
         let name = self.nodes[node].spec.instances[0]

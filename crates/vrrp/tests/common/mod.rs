@@ -185,6 +185,7 @@ pub fn show(r: &Router, a: &Action) -> String {
         }
         Action::AddressListMismatch { from, .. } => format!("addr-mismatch {from}"),
         Action::Dropped { reason, .. } => format!("drop {}", reason.name()),
+        Action::HeldByDemote { instance } => format!("{}held-by-demote", pre(instance)),
         Action::ArmTimer { at } => format!("arm {at}"),
     }
 }

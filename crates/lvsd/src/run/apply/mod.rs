@@ -253,6 +253,17 @@ impl Io {
                     deleted: *reason == lvsd_vrrp::Reason::Deleted,
                 });
             }
+            Action::HeldByDemote { instance } => {
+                let name = router.instance(*instance).name();
+                tracing::warn!(
+                    instance = %name,
+                    "({name}) no master heard for Master_Down_Interval: staying BACKUP because an operator demoted it; nobody holds its addresses (`lvsd vrrp release {name}` lets it take over)"
+                );
+                super::events::emit(
+                    "vrrp_held_by_demote",
+                    || serde_json::json!({ "instance": name }),
+                );
+            }
             Action::GroupNotify { group, to } => {
                 let g = &router.groups()[group.0 as usize];
                 tracing::info!("sync group {} -> {}", g.name, to.name());

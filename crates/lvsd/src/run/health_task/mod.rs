@@ -32,9 +32,15 @@ pub enum HealthInput {
     Status(oneshot::Sender<crate::proto::LvsStatus>),
     /// Shutdown: omega notifications, stop the checkers, then the IPVS task.
     Stop(oneshot::Sender<()>),
+    /// `lvsd rs drain|disable|enable`: what changed, or why nothing could.
+    Rs(
+        admin::RsCommand,
+        oneshot::Sender<Result<Vec<String>, String>>,
+    ),
 }
 
-mod status;
+pub mod admin;
+pub(super) mod status;
 
 pub struct Outputs {
     pub notifier: Notifier,
@@ -63,6 +69,8 @@ struct Task {
     /// The checkers' pool's configuration count: a result sent before the pool took the last
     /// reload names the old configuration's checkers (its state is in the reload's `Kept`).
     pool_generation: u64,
+    /// The operators' drains and disables.
+    overrides: super::overrides::Overrides,
 }
 
 fn users_of(plan: &Plan) -> ScriptUsers {
@@ -115,6 +123,8 @@ fn host_lines(steps: Option<Vec<String>>) -> Vec<String> {
 /// Starts the health task: the checker thread, and the IPVS task's first table.
 pub fn spawn(
     plan: &Plan,
+    health: Health,
+    overrides: super::overrides::Overrides,
     mut rx: mpsc::UnboundedReceiver<HealthInput>,
     host: std::sync::mpsc::Sender<HostInput>,
     mut states: tokio::sync::watch::Receiver<States>,
@@ -123,7 +133,6 @@ pub fn spawn(
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<PoolEvent>();
     let plan = plan.clone();
     let h = tokio::spawn(async move {
-        let health = Health::new(&plan.config);
         let checks = match Checks::start(probes_of(&plan), ev_tx) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -148,6 +157,7 @@ pub fn spawn(
             health_slot: Default::default(),
             generation: 0,
             pool_generation: 0,
+            overrides,
         };
         for c in t.plan.colocations.iter() {
             tracing::info!(
@@ -174,8 +184,16 @@ pub fn spawn(
                 let _ = back.send((inputs.await, reply));
             });
         };
+        // while a drain runs: its connections, once a second
+        let mut drain_tick = tokio::time::interval(Duration::from_secs(1));
+        drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut draining = t.draining();
         loop {
             tokio::select! {
+                _ = drain_tick.tick(), if draining => {
+                    t.check_drains().await;
+                    draining = t.draining();
+                }
                 Some((inputs, reply)) = status_rx.recv() => {
                     if inputs.generation == t.generation {
                         let _ = reply.send(t.build_status(inputs));
@@ -206,11 +224,16 @@ pub fn spawn(
                         None => break,
                         Some(HealthInput::Reload(p, reply)) => {
                             let _ = reply.send(t.reload(*p).await);
+                            draining = t.draining();
                         }
                         Some(HealthInput::Preview(p, reply)) => {
                             let _ = reply.send(t.preview(&p).await);
                         }
                         Some(HealthInput::Status(reply)) => gather(&t, reply),
+                        Some(HealthInput::Rs(c, reply)) => {
+                            let _ = reply.send(t.rs_command(c));
+                            draining = t.draining();
+                        }
                         Some(HealthInput::Stop(reply)) => {
                             t.stop().await;
                             let _ = reply.send(());
@@ -299,6 +322,11 @@ impl Task {
         for ev in &events {
             self.announce(ev);
         }
+        self.push_health();
+    }
+
+    /// Hands the health to the reconciler (through the slot: a burst is one state waiting).
+    fn push_health(&mut self) {
         let latest = self.health.clone();
         let was_empty = {
             let mut slot = self.health_slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -471,9 +499,13 @@ impl Task {
             Some(c) => c.peek(probes).await,
             None => Kept::default(),
         };
-        let h = self
-            .health
-            .reload(&self.plan.config, new, &|c| kept.states.get(&c).copied());
+        let held = self.overrides.admin(new);
+        let h = self.health.reload(
+            &self.plan.config,
+            new,
+            &|c| kept.states.get(&c).copied(),
+            &|vs, rs| held.get(&(vs, rs)).copied().unwrap_or_default(),
+        );
         (h, kept)
     }
 

@@ -15,7 +15,11 @@ fn check_state(s: CheckState) -> &'static str {
 /// and the kernel's table (the reconciler's thread).
 pub(super) struct StatusInputs {
     pub probes: Vec<ProbeStatus>,
-    pub kernel: Option<(Table, crate::run::guard::Marks)>,
+    pub kernel: Option<(
+        Table,
+        crate::run::guard::Marks,
+        crate::run::reconcile_task::Conns,
+    )>,
     /// The configuration they were gathered for ([`Task::generation`]).
     pub generation: u64,
 }
@@ -54,9 +58,9 @@ impl Task {
             kernel: reply,
             ..
         } = inputs;
-        let (kernel, marks) = match reply {
-            Some((t, m)) => (Some(t), m),
-            None => (None, Default::default()),
+        let (kernel, marks, conns) = match reply {
+            Some((t, m, c)) => (Some(t), m, Some(c)),
+            None => (None, Default::default(), None),
         };
         let mut by_checker: HashMap<CheckerId, &ProbeStatus> = HashMap::new();
         for p in &probes {
@@ -65,6 +69,7 @@ impl Task {
             }
         }
         let now = Instant::now();
+        let held = self.overrides.held(&self.plan.config);
         let vss: Vec<VsStatus> = self
             .plan
             .config
@@ -80,25 +85,18 @@ impl Task {
                     .iter()
                     .enumerate()
                     .map(|(ri, r)| {
-                        let port = r.port.unwrap_or(match v.key {
-                            VsKey::Addr { port, .. } => port,
-                            _ => 0,
-                        });
+                        let is_it = |addr, port| is_dest_of(v, ri, addr, port);
                         let kernel_weight = kernel.as_ref().and_then(|k| {
                             keys.iter().find_map(|key| {
                                 k.get(key).and_then(|(_, dests)| {
                                     dests
                                         .values()
-                                        .find(|d| {
-                                            d.addr == r.ip
-                                                && (d.port == port
-                                                    || d.port == 0
-                                                    || matches!(v.key, VsKey::Fwmark { .. }))
-                                        })
+                                        .find(|d| is_it(d.addr, d.port))
                                         .map(|d| d.weight)
                                 })
                             })
                         });
+                        let active_conns = conns.as_ref().map(|c| active_of(c, &keys, v, ri));
                         let checkers: Vec<CheckerStatus> = (0..r.checkers.len())
                             .map(|ci| {
                                 let id = CheckerId {
@@ -139,6 +137,8 @@ impl Task {
                             weight: r.weight,
                             kernel_weight,
                             failed_checkers: self.health.failed_checkers(vi, ri),
+                            active_conns,
+                            admin: held.get(&(vi, ri)).map(crate::run::overrides::rs_admin),
                             in_state_s: self
                                 .since
                                 .get(&(vi, ri))
@@ -190,4 +190,33 @@ impl Task {
             ipvs_readable: kernel.is_some(),
         }
     }
+}
+
+/// Whether a destination of the kernel (address, port) is real server `ri` of `v`: its
+/// address, and its port (the service's for DR and TUN; any for a fwmark service).
+pub fn is_dest_of(v: &VirtualServer, ri: usize, addr: std::net::IpAddr, port: u16) -> bool {
+    let r = &v.real_servers[ri];
+    let want = r.port.unwrap_or(match v.key {
+        VsKey::Addr { port, .. } => port,
+        _ => 0,
+    });
+    addr == r.ip && (port == want || port == 0 || matches!(v.key, VsKey::Fwmark { .. }))
+}
+
+/// A real server's connections that a drain waits for, over every service its virtual
+/// server stands for: the active ones (established TCP, SCTP); for UDP, which IPVS counts
+/// only as inactive, every entry (they last the UDP timeout).
+pub fn active_of(
+    conns: &crate::run::reconcile_task::Conns,
+    keys: &[lvsd_ipvs::ServiceKey],
+    v: &VirtualServer,
+    ri: usize,
+) -> u64 {
+    let udp = v.protocol == Some(lvsd_config::model::Protocol::Udp);
+    keys.iter()
+        .filter_map(|k| conns.get(k))
+        .flatten()
+        .filter(|(a, p, _, _)| is_dest_of(v, ri, *a, *p))
+        .map(|(_, _, act, inact)| u64::from(*act) + if udp { u64::from(*inact) } else { 0 })
+        .sum()
 }

@@ -86,6 +86,8 @@ mod tests {
             weight: 1,
             kernel_weight: None,
             failed_checkers: 0,
+            active_conns: None,
+            admin: None,
             in_state_s: 0.0,
             checkers: checkers
                 .into_iter()
