@@ -225,8 +225,8 @@ pub fn render_rs(st: &Status) -> String {
             };
             out.push_str(&format!(
                 "{:<26} {:<22} {:<9} {:>6} {:>7}  {:<24} {}\n",
-                vs.name,
-                rs.address,
+                vs.id,
+                rs.id,
                 state,
                 rs.kernel_weight
                     .map(|w| w.to_string())

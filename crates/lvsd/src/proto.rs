@@ -207,6 +207,9 @@ impl Role {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VsStatus {
     pub name: String,
+    /// The name `lvsd rs` takes and `lvsd rs list` shows (`10.0.0.100:80/tcp`, `fwmark 3`).
+    #[serde(default)]
+    pub id: String,
     pub role: Role,
     pub line: u32,
     pub scheduler: String,
@@ -224,6 +227,9 @@ pub struct VsStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RsStatus {
     pub address: String,
+    /// The name `lvsd rs` takes and `lvsd rs list` shows (`192.168.1.10:80`).
+    #[serde(default)]
+    pub id: String,
     pub alive: bool,
     pub weight: i32,
     pub kernel_weight: Option<i32>,
@@ -376,6 +382,7 @@ mod tests {
             lvs: LvsStatus {
                 virtual_servers: vec![VsStatus {
                     name: "[10.0.0.1]:tcp:80".into(),
+                    id: "10.0.0.1:80/tcp".into(),
                     role: Role::RealServer,
                     line: 3,
                     scheduler: "rr".into(),

@@ -133,6 +133,7 @@ impl Task {
                             .collect();
                         RsStatus {
                             address: rs_name(v, ri),
+                            id: crate::run::overrides::target::rs_id(v, ri),
                             alive: self.health.rs_alive(vi, ri),
                             weight: r.weight,
                             kernel_weight,
@@ -162,6 +163,7 @@ impl Task {
                 };
                 VsStatus {
                     name: vs_name(v),
+                    id: crate::run::overrides::target::vs_id(v),
                     role,
                     line: v.loc.line,
                     scheduler: v.lb_algo.clone(),

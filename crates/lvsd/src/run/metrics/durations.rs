@@ -82,6 +82,7 @@ mod tests {
     fn rs(checkers: Vec<(&str, Vec<u32>, f64)>) -> RsStatus {
         RsStatus {
             address: "rs".into(),
+            id: "rs".into(),
             alive: true,
             weight: 1,
             kernel_weight: None,
@@ -105,6 +106,7 @@ mod tests {
         LvsStatus {
             virtual_servers: vec![VsStatus {
                 name: "vs".into(),
+                id: "vs".into(),
                 role: Role::Director,
                 line: 1,
                 scheduler: "rr".into(),
