@@ -12,7 +12,7 @@
 #   --ipvsadm-only    no lvsd: every suite with ipvsadm alone (checks the harness itself)
 #   --keepalived      also hold the matrix and the traffic configurations to keepalived itself
 #                     (the host's /usr/sbin/keepalived is copied into the VM; ~1 min more)
-#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd,seed001,colocated,metrics (all by
+#   --only SUITES     comma-separated subset of traffic,compare,drift,syncd,seed001,colocated,metrics,operate (all by
 #                     default; e.g. `--ipvsadm-only --keepalived --only seed001`: seed 001 under
 #                     keepalived alone, ~40 s)
 #   --matrix DIR      write the matrix there and keep it (default: a temporary directory)

@@ -17,14 +17,15 @@
 #                   (needs ./keepalived): compare.sh --apply keepalived, traffic.sh via ka-apply.sh,
 #                   seed001.sh --director keepalived
 #   --only SUITES   comma-separated subset of traffic,compare,drift,syncd,seed001,colocated,
-#                   metrics (metrics.sh: the kernel's counters in `lvsd run`'s scrape)
+#                   metrics (metrics.sh: the kernel's counters in `lvsd run`'s scrape),
+#                   operate (operate.sh: drain, disable, enable, demote, promote with traffic)
 # Prints each suite's output, a table of the suites, and the closing line
 # "vm: N passed, N failed[, N skipped]" (skipped = known failures, tests/vm/known-failures);
 # exit status 1 if anything failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 V=$HERE
-WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001,colocated,metrics
+WITH_LVSD=1 KEEPALIVED=0 ONLY=traffic,compare,drift,syncd,seed001,colocated,metrics,operate
 while [ $# -gt 0 ]; do
   case $1 in
     --ipvsadm-only) WITH_LVSD=0; shift ;;
@@ -96,6 +97,9 @@ if want colocated && [ $WITH_LVSD = 1 ]; then
 fi
 if want metrics && [ $WITH_LVSD = 1 ]; then
   suite "metrics (lvsd)" bash "$V/metrics.sh"
+fi
+if want operate && [ $WITH_LVSD = 1 ]; then
+  suite "operate (lvsd)" bash "$V/operate.sh"
 fi
 
 echo "=== summary"
