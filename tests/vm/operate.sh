@@ -168,6 +168,11 @@ res=$(requests 10)
   fail "1 drain: new requests: $(tr '\n' ' ' <<< "$res")"
 out=$(ctl 1 rs list 2>&1)
 grep -q "$RS1:80 *draining" <<< "$out" && pass "1 rs list: r1 draining" || { fail "1 rs list"; echo "$out"; }
+metric() { nsx ${P}d1 busybox wget -q -O - http://127.0.0.1:9650/metrics 2>/dev/null | grep "^$1" | grep -F "$2" | awk '{ print $NF }'; }
+m=$(metric lvsd_real_server_operator_hold 'state="draining"')
+[ "$m" = 1 ] && pass "1 metrics: lvsd_real_server_operator_hold{state=\"draining\"} 1" || fail "1 metrics: operator_hold [$m]"
+m=$(metric lvsd_real_server_active_connections "$RS1")
+[ -n "$m" ] && [ "$m" -ge 1 ] && pass "1 metrics: r1's active connections $m" || fail "1 metrics: r1's active connections [$m]"
 # the long-lived ones finish with their page, then r1 leaves the table
 for p in "${LONG[@]}"; do wait "$p" 2>/dev/null; done
 n1=$(cat "$TEST_TMP"/long* | grep -cx rs1) n2=$(cat "$TEST_TMP"/long* | grep -cx rs2)
@@ -248,6 +253,8 @@ n=$(wc -l < "$TEST_TMP/loop1") f=$(grep -c FAIL "$TEST_TMP/loop1")
 [ "$f" = 0 ] && [ "$n" -ge 20 ] && pass "4 demote: client loop: $n requests, none failed" || fail "4 demote: client loop: $f of $n failed"
 has_vip d1 && fail "4 demote: dir1 holds the VIP again" || pass "4 demote: dir1 stays BACKUP"
 ctl 1 vrrp list 2>&1 | grep -q "VI_1 .*BACKUP.*demoted since" && pass "4 vrrp list: demoted" || fail "4 vrrp list: $(ctl 1 vrrp list 2>&1)"
+m=$(metric lvsd_vrrp_demoted 'VI_1')
+[ "$m" = 1 ] && pass "4 metrics: lvsd_vrrp_demoted 1" || fail "4 metrics: lvsd_vrrp_demoted [$m]"
 client_loop 10 "$TEST_TMP/loop2"
 sleep 2
 out=$(ctl 1 vrrp promote VI_1 2>&1) || fail "4 promote: $out"

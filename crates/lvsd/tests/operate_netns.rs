@@ -93,7 +93,11 @@ fn only_root_changes_a_status_group_reads_and_garbage_gets_an_error() {
         &lab.dir,
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     );
-    lab.lvsd("dir1", &conf(100, None));
+    lab.lvsd_with(
+        "dir1",
+        &conf(100, None),
+        &["--metrics-listen", "127.0.0.1:9650"],
+    );
     wait_socket(&lab, "dir1");
     let s = sock(&lab, "dir1").display().to_string();
 
@@ -214,6 +218,14 @@ fn only_root_changes_a_status_group_reads_and_garbage_gets_an_error() {
     drop(silent);
     // the old one-word requests still work for root
     assert!(raw(&p, b"status\n").contains("\"instances\""));
+    // every refusal counted: 1 read and 3 changes refused, 5 malformed, plus the silent one
+    let m = lab.sh("dir1", "curl -s --max-time 5 http://127.0.0.1:9650/metrics");
+    let refused: Option<u64> = m
+        .lines()
+        .find_map(|l| l.strip_prefix("lvsd_control_requests_refused_total "))
+        .and_then(|v| v.trim().parse().ok());
+    assert!(refused.is_some_and(|n| n >= 9), "refused {refused:?}\n{m}");
+    assert!(m.contains("lvsd_real_server_operator_hold{virtual_server=\"[10.99.0.100]:tcp:80\",real_server=\"[10.99.0.11]:tcp:80\",state=\"disabled\"} 1"), "{m}");
 }
 
 fn have_keepalived() -> bool {

@@ -135,3 +135,39 @@ fn a_demoted_instance_starts_backup_and_never_takes_over_alone() {
     assert_eq!(sim.state(0, VRID), Some(State::Backup));
     assert!(sim.masters(VRID).is_empty());
 }
+
+/// Two instances in one sync group on each director.
+fn grouped(addr: &str, priority: u8) -> NodeSpec {
+    let mut n = node(addr, priority, false);
+    let vip: IpAddr = "10.0.0.101".parse().unwrap();
+    let mut c = InstanceConfig::new("VI_2", VRID + 1, priority, Version::V2, vec![vip]);
+    c.src_addr = Some(addr.parse().unwrap());
+    n.instances.push(c);
+    n.groups = vec![("G".to_string(), vec![0, 1])];
+    n
+}
+
+#[test]
+fn a_demoted_member_takes_its_sync_group_to_backup_and_holds_it_there() {
+    let mut sim = Sim::new(11, vec![grouped("10.0.0.1", 150), grouped("10.0.0.2", 100)]);
+    sim.run_until(Time::from_micros(10_000_000));
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![0], vec![0])
+    );
+    sim.operator(0, 0, Operator::Demote);
+    let later = after(&sim, Duration::from_secs(30));
+    sim.run_until(later);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![1], vec![1]),
+        "both instances of the group moved and stayed"
+    );
+    sim.operator(0, 0, Operator::Release);
+    let later = after(&sim, Duration::from_secs(10));
+    sim.run_until(later);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![0], vec![0])
+    );
+}

@@ -1,7 +1,9 @@
-//! The control socket (a Unix stream socket, mode 0600): one request line, one JSON reply.
-//! `status` returns the engine's snapshot with the virtual servers' health; `reload` and
-//! `reload --dry-run` validate the configuration file and return the plan (applied or not).
-//! `lvsd status` and `lvsd reload` are its clients.
+//! The control socket (a Unix stream socket): one request line (versioned JSON, `proto.rs`),
+//! one JSON reply. Who may read and who may change is decided from the peer's credentials
+//! ([`Access`]). `status` returns the engine's snapshot with the virtual servers' health;
+//! `reload` and `reload --dry-run` validate the configuration file and return the plan
+//! (applied or not); `rs` and `vrrp` carry out the operators' overrides (docs/operate.md).
+//! `lvsd status`, `lvsd reload`, `lvsd rs`, `lvsd vrrp`, `lvsd events` are its clients.
 
 use super::engine::{Control, Input};
 use super::health_task::HealthInput;

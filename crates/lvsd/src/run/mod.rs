@@ -50,7 +50,7 @@ pub struct RunArgs {
         default_value = "/etc/keepalived/keepalived.conf"
     )]
     file: PathBuf,
-    /// The control socket (mode 0600) that `lvsd status` reads.
+    /// The control socket that `lvsd status`, `lvsd reload`, `lvsd rs` and `lvsd vrrp` use.
     #[arg(long, default_value = "/run/lvsd/lvsd.sock")]
     socket: PathBuf,
     /// How often the IPVS table is compared with the configuration (drift repair): the

@@ -98,6 +98,12 @@ fn process(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
         "Hash (XXH3, 52 bits) of the configuration text applied last (every file, includes too): it changes when the applied configuration does.",
         vec![(vec![], r.hash as f64)],
     )?;
+    counters(
+        enc,
+        "lvsd_control_requests_refused",
+        "Control socket requests refused: malformed, too long, another protocol version, or not allowed to the peer.",
+        vec![(vec![], s.control_refused)],
+    )?;
     if let Some(c) = &s.reconciler {
         use super::super::reconciler::{OP_KINDS, PASS_BUCKETS};
         counters(

@@ -147,6 +147,23 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
     )?;
     gauges(
         enc,
+        "lvsd_real_server_operator_hold",
+        "1 for a real server an operator drains, drained or disabled (`lvsd rs`), by state; absent otherwise.",
+        real_servers(s).filter_map(|(vi, ri, r)| {
+            let a = r.admin.as_ref()?;
+            let mut l = n.rs(vi, ri);
+            l.push(("state", o(a.state.clone())));
+            Some((l, 1i64))
+        }),
+    )?;
+    gauges(
+        enc,
+        "lvsd_real_server_active_connections",
+        "The real server's connections a drain waits for (IPVS ActiveConn; every entry for UDP).",
+        real_servers(s).filter_map(|(vi, ri, r)| Some((n.rs(vi, ri), r.active_conns? as i64))),
+    )?;
+    gauges(
+        enc,
         "lvsd_real_server_last_change_timestamp_seconds",
         "When the real server last went up or down (or lvsd started), in seconds since the epoch.",
         real_servers(s).map(|(vi, ri, r)| (n.rs(vi, ri), s.lvs_now - r.in_state_s)),

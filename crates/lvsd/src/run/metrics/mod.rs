@@ -95,6 +95,8 @@ pub struct Snapshot {
     /// The vrrp_scripts' runs.
     pub script_runs: std::collections::BTreeMap<String, lvsd_scripts::run_stats::Runs>,
     pub durations: Arc<Mutex<durations::Totals>>,
+    /// Control socket requests refused (malformed, or not allowed).
+    pub control_refused: u64,
 }
 
 /// Serves `GET /metrics` on `listener` until the daemon stops.
@@ -347,6 +349,10 @@ impl Sources {
             trackers,
             script_runs: lvsd_scripts::run_stats::snapshot(),
             durations: self.durations.clone(),
+            control_refused: self
+                .handles
+                .refused
+                .load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 }

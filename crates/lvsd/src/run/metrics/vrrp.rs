@@ -87,6 +87,14 @@ pub fn encode(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
     )?;
     gauges(
         enc,
+        "lvsd_vrrp_demoted",
+        "1 while an operator holds the instance demoted (`lvsd vrrp demote`): it stays BACKUP.",
+        v.instances
+            .iter()
+            .map(|i| (id(i), i64::from(i.demoted.is_some()))),
+    )?;
+    gauges(
+        enc,
         "lvsd_vrrp_priority",
         "Configured VRRP priority.",
         v.instances.iter().map(|i| (id(i), i64::from(i.priority))),
