@@ -136,6 +136,41 @@ fn only_root_changes_a_status_group_reads_and_garbage_gets_an_error() {
         assert!(err.contains("may not change lvsd"), "{args:?}: {err}");
     }
 
+    // a user holds 32 connections at most (32 `lvsd events` followers): the 33rd is closed
+    // unanswered, and root is still served
+    let bin = lab.dir.join("lvsd-client");
+    let mut followers: Vec<std::process::Child> = (0..32)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .args(["events", "--socket", &s])
+                .uid(65534)
+                .gid(65534)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("lvsd events")
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, _, err) = lvsd_as(&lab, true, &["status", "--socket", &s]);
+    let (root_code, _, root_err) = lvsd_as(&lab, false, &["status", "--socket", &s]);
+    for f in &mut followers {
+        let _ = f.kill();
+        let _ = f.wait();
+    }
+    assert_eq!(code, 2, "the 33rd connection of nobody was served: {err}");
+    assert!(
+        err.contains("holds 32 connections already") || err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_eq!(root_code, 0, "{root_err}");
+    assert!(
+        lab.log("dir1", "lvsd").contains("uid 65534 (nobody)")
+            && lab
+                .log("dir1", "lvsd")
+                .contains("holds 32 connections already")
+    );
+
     // root changes; the log names who asked; the status shows it
     let (code, out, err) = lvsd_as(
         &lab,
@@ -218,13 +253,13 @@ fn only_root_changes_a_status_group_reads_and_garbage_gets_an_error() {
     drop(silent);
     // the old one-word requests still work for root
     assert!(raw(&p, b"status\n").contains("\"instances\""));
-    // every refusal counted: 1 read and 3 changes refused, 5 malformed, plus the silent one
+    // every refusal counted: 1 read, 1 connection too many and 3 changes refused, 5 malformed
     let m = lab.sh("dir1", "curl -s --max-time 5 http://127.0.0.1:9650/metrics");
     let refused: Option<u64> = m
         .lines()
         .find_map(|l| l.strip_prefix("lvsd_control_requests_refused_total "))
         .and_then(|v| v.trim().parse().ok());
-    assert!(refused.is_some_and(|n| n >= 9), "refused {refused:?}\n{m}");
+    assert!(refused.is_some_and(|n| n >= 10), "refused {refused:?}\n{m}");
     assert!(m.contains("lvsd_real_server_operator_hold{virtual_server=\"[10.99.0.100]:tcp:80\",real_server=\"[10.99.0.11]:tcp:80\",state=\"disabled\"} 1"), "{m}");
 }
 

@@ -264,7 +264,47 @@ async fn read_request(stream: &mut tokio::net::UnixStream) -> Result<String, Str
     }
 }
 
+/// Connections one user other than root may hold at once (`events` followers included): a
+/// local user cannot take the daemon's descriptors, which its checkers need.
+pub const PER_USER: usize = 32;
+
+/// The connections each user holds now.
+#[derive(Default)]
+struct PerUser(std::sync::Mutex<std::collections::HashMap<u32, usize>>);
+
+/// One connection of a user, given back when dropped.
+struct Slot {
+    users: std::sync::Arc<PerUser>,
+    uid: u32,
+}
+
+fn take_slot(users: &std::sync::Arc<PerUser>, uid: u32) -> Option<Slot> {
+    let mut m = users.0.lock().unwrap_or_else(|e| e.into_inner());
+    let n = m.entry(uid).or_default();
+    if uid != 0 && *n >= PER_USER {
+        return None;
+    }
+    *n += 1;
+    Some(Slot {
+        users: users.clone(),
+        uid,
+    })
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut m = self.users.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.uid);
+            }
+        }
+    }
+}
+
 pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, path: PathBuf) {
+    let users = std::sync::Arc::new(PerUser::default());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -274,6 +314,7 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
             }
         };
         let h = handles.clone();
+        let users = users.clone();
         tokio::spawn(async move {
             let mut stream = stream;
             let peer = match stream.peer_cred() {
@@ -286,6 +327,17 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                     tracing::warn!("control socket: no peer credentials: {e}");
                     return;
                 }
+            };
+            let Some(_slot) = take_slot(&users, peer.uid) else {
+                h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let error = format!(
+                    "{} holds {PER_USER} connections already: refused",
+                    peer.describe()
+                );
+                tracing::warn!("control socket: {error}");
+                let line = serde_json::json!({ "error": error }).to_string() + "\n";
+                let _ = stream.try_write(line.as_bytes());
+                return;
             };
             let reply = match read_request(&mut stream)
                 .await
