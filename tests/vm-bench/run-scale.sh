@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run-scale.sh — issue 15's benchmark: keepalived 2.2.7 and lvsd on the same 2,000 x 18
 # configuration in the same VM boot (tests/vm-bench/scale.sh), RUNS boots (default 3, the order
-# of the two daemons alternating), then the medians and the ratios lvsd / keepalived.
+# of the two daemons alternating), then the medians and the ratios lvsd / keepalived. Issue 17
+# adds one real server taken out of service each daemon's way (an edit and SIGHUP; `lvsd rs
+# disable`).
 #
 # With --checks: a TCP_CHECK in every real server, the checks answered (see scale.sh): start,
 # the one-change reloads (time, and the fewest destinations in the kernel after them: a flap
@@ -35,7 +37,7 @@ TMO=900; [ -n "$CHECKS" ] && TMO=1500
 # the reloads are timed by watch_dest (one netlink dump every 10 ms, no process per poll)
 cargo build --release -q -p lvsd-ipvs --example watch_dest
 WATCH=${CARGO_TARGET_DIR:-target}/release/examples/watch_dest
-PAYLOAD=(-x "$WATCH" -c "$d/big.conf" -c "$d/big-weight.conf" -c "$d/big-plus1.conf")
+PAYLOAD=(-x "$WATCH" -c "$d/big.conf" -c "$d/big-weight.conf" -c "$d/big-plus1.conf" -c "$d/big-minus1.conf")
 if [ -n "$CHECKS" ]; then
   # the listener: std + libc only, built alone
   rustc --edition 2021 -O -C debuginfo=0 crates/check/examples/listen_many.rs -o "$d/listen_many"
@@ -68,15 +70,16 @@ awk '
   }
   {
     d = v("daemon"); n = ++cnt[d]; hz = v("hz")
-    split("start_ms rss_start_kb w_ms w_user w_sys a_ms a_user a_sys rss_reload_kb", ks, " ")
+    split("start_ms rss_start_kb w_ms w_user w_sys a_ms a_user a_sys rss_reload_kb o_ms o_user o_sys", ks, " ")
     for (i in ks) val[d, ks[i], n] = v(ks[i]) + 0
     val[d, "w_cpu", n] = v("w_user") + v("w_sys"); val[d, "a_cpu", n] = v("a_user") + v("a_sys")
+    val[d, "o_cpu", n] = v("o_user") + v("o_sys")
   }
   END {
     if (!cnt["lvsd"] || !cnt["keepalived"]) { print "run-scale: results missing"; exit 1 }
     ms = 1000 / hz
     printf "\nmedians of %d runs          keepalived        lvsd   lvsd/keepalived\n", cnt["lvsd"]
-    split("start_ms:start -> table complete (ms)|w_ms:SIGHUP one weight -> applied (ms)|w_cpu:  CPU from the signal to idle (ms)|w_user:    of it user (ms)|w_sys:    of it system (ms)|a_ms:SIGHUP one server added -> applied (ms)|a_cpu:  CPU from the signal to idle (ms)|a_user:    of it user (ms)|a_sys:    of it system (ms)|rss_start_kb:RSS after start (kB)|rss_reload_kb:RSS after the reloads (kB)", rows, "|")
+    split("start_ms:start -> table complete (ms)|w_ms:SIGHUP one weight -> applied (ms)|w_cpu:  CPU from the signal to idle (ms)|w_user:    of it user (ms)|w_sys:    of it system (ms)|a_ms:SIGHUP one server added -> applied (ms)|a_cpu:  CPU from the signal to idle (ms)|a_user:    of it user (ms)|a_sys:    of it system (ms)|rss_start_kb:RSS after start (kB)|rss_reload_kb:RSS after the reloads (kB)|o_ms:one server out of service (ms)|o_cpu:  CPU from the request to idle (ms)", rows, "|")
     for (i = 1; i in rows; i++) {
       split(rows[i], kv, ":"); k = kv[1]
       f = (k ~ /cpu|user|sys/) ? ms : 1

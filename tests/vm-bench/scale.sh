@@ -14,6 +14,10 @@
 #                 was idle again
 #   a_ms a_user a_sys   the same for one real server added
 #   rss_reload_kb VmRSS after the two reloads (idle, 3 s later)
+#   o_ms o_user o_sys   one real server taken out of service the daemon's way (issue 17):
+#                 keepalived: the configuration edited (big-minus1.conf) and SIGHUP; lvsd:
+#                 `lvsd rs disable 10.100.4.1:80 172.20.0.8`, the configuration untouched ->
+#                 the destination gone from the kernel; the CPU as for the reloads
 # Between the daemons the first one's namespace is deleted and the script waits until the CPU is
 # idle (the kernel frees 38,000 IPVS objects and their rate estimators in the background).
 #
@@ -23,7 +27,7 @@
 # the 5 s after each reload (a reload that flaps a checked server shows as fewer than 36,000).
 #
 # usage (in the IPVS VM, payload: lvsd, keepalived, watch_dest, big.conf, big-weight.conf,
-# big-plus1.conf; with --checks: big-tcp*.conf and listen_many):
+# big-plus1.conf, big-minus1.conf; with --checks: big-tcp*.conf and listen_many):
 #   scale.sh [--order keepalived,lvsd] [--lvsd PATH] [--keepalived PATH] [--checks]
 # Prints one RESULT line per daemon.
 set -uo pipefail
@@ -135,6 +139,20 @@ reload() { # NS PID CONF DEST WANT
   echo "$ms $(($3 - $1)) $(($4 - $2))"
 }
 
+# one real server out of service, the daemon's way: prints "ms user system"
+take_out() { # NS PID NAME
+  local ns=$1 pid=$2 c0 t0 ms c1
+  if [ "$3" = keepalived ]; then cp big-minus1.conf "$TEST_TMP/cur.conf"; sleep 1; fi
+  watch "$ns" 10.100.4.1:80 172.20.0.8:8080 absent 300
+  c0=$(ticks "$pid"); t0=$EPOCHREALTIME
+  if [ "$3" = keepalived ]; then kill -HUP "$pid"
+  else "$LVSD" rs disable --socket "$TEST_TMP/lvsd.sock" 10.100.4.1:80 172.20.0.8 > /dev/null; fi
+  watched_ms "$t0"; ms=$MS
+  c1=$(idle_ticks "$pid")
+  set -- $c0 $c1
+  echo "$ms $(($3 - $1)) $(($4 - $2))"
+}
+
 # the fewest destinations in NS's kernel table over 5 s
 min_dests() {
   local ns=$1 m=999999 n end=$(( ${EPOCHREALTIME/./} + 5000000 ))
@@ -184,7 +202,7 @@ one() { # NAME
       -c "$TEST_TMP/ka.chk.pid" >"$TEST_TMP/$name.log" 2>&1
   else
     bg_start "$ns" "$LVSD" run -f "$TEST_TMP/cur.conf" --socket "$TEST_TMP/lvsd.sock" \
-      --realserver-state "$TEST_TMP/rs.json" >"$TEST_TMP/$name.log" 2>&1
+      --realserver-state "$TEST_TMP/rs.json" --state-dir "$TEST_TMP/state" >"$TEST_TMP/$name.log" 2>&1
   fi
   pid=${PIDS[-1]}
   watched_ms "$t0"; start=$MS
@@ -216,8 +234,9 @@ one() { # NAME
   a=$(reload "$ns" "$pid" big-plus1.conf 172.31.255.254:8080 present)
   sleep 3
   rs1=$(rss_kb "$pid")
-  set -- $w $a
-  echo "RESULT daemon=$name start_ms=$start rss_start_kb=$rs0 w_ms=$1 w_user=$2 w_sys=$3 a_ms=$4 a_user=$5 a_sys=$6 rss_reload_kb=$rs1 hz=$HZ"
+  o=$(take_out "$ns" "$pid" "$name")
+  set -- $w $a $o
+  echo "RESULT daemon=$name start_ms=$start rss_start_kb=$rs0 w_ms=$1 w_user=$2 w_sys=$3 a_ms=$4 a_user=$5 a_sys=$6 rss_reload_kb=$rs1 o_ms=$7 o_user=$8 o_sys=$9 hz=$HZ"
   [ "$start" = -1 ] || [ "$1" = -1 ] || [ "$4" = -1 ] && tail -n 20 "$TEST_TMP/$name.log" | sed 's/^/  | /'
   # lvsd's own account of where the time went
   grep -E 'IPVS \((start|reload)\)|reloading|reload done' "$TEST_TMP/$name.log" | sed 's/^.*INFO /  lvsd: /'

@@ -4,7 +4,8 @@
 //!
 //!   watch_dest SERVICE DEST WANT [INTERVAL_MS] [TIMEOUT_S]
 //!
-//! SERVICE and DEST are ADDR:PORT; WANT is `present` or `weight=N`. It prints `ready` once its
+//! SERVICE and DEST are ADDR:PORT; WANT is `present`, `absent` (the service is there, the
+//! destination is not) or `weight=N`. It prints `ready` once its
 //! socket is open, then polls the service's destinations every INTERVAL_MS (default 10) with
 //! one netlink dump (no process start per poll: `ipvsadm -Ln -t` costs ~100 ms of the IPVS
 //! VM's emulated CPU, which both delayed and took from the daemon it measured). Exit status 1
@@ -24,18 +25,19 @@ fn fail(msg: &str) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
-        fail("usage: watch_dest SERVICE DEST present|weight=N [INTERVAL_MS] [TIMEOUT_S]");
+        fail("usage: watch_dest SERVICE DEST present|absent|weight=N [INTERVAL_MS] [TIMEOUT_S]");
     }
     let svc: SocketAddr = args[0]
         .parse()
         .unwrap_or_else(|_| fail("SERVICE: ADDR:PORT"));
     let dest: SocketAddr = args[1].parse().unwrap_or_else(|_| fail("DEST: ADDR:PORT"));
+    let absent = args[2] == "absent";
     let want: Option<i32> = match args[2].as_str() {
-        "present" => None,
+        "present" | "absent" => None,
         w => Some(
             w.strip_prefix("weight=")
                 .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| fail("WANT: present or weight=N")),
+                .unwrap_or_else(|| fail("WANT: present, absent or weight=N")),
         ),
     };
     let interval = Duration::from_millis(args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10));
@@ -52,9 +54,15 @@ fn main() {
     while t0.elapsed() < timeout {
         // a missing service or a failed dump is "not yet"
         if let Ok(dests) = sock.dests(&key) {
-            let seen = dests.iter().any(|(d, _, _)| {
+            let there = dests.iter().any(|(d, _, _)| {
                 d.addr == dest.ip() && d.port == dest.port() && want.is_none_or(|w| d.weight == w)
             });
+            // (an empty dump is also a missing service: "absent" needs the others there)
+            let seen = if absent {
+                !there && !dests.is_empty()
+            } else {
+                there
+            };
             if seen {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
