@@ -423,6 +423,9 @@ impl lvsd_ipvs::desired::Health for Health {
     fn admin(&self, vs: usize, rs: usize) -> Admin {
         self.rs_admin(vs, rs)
     }
+    fn checks_up(&self, vs: usize, rs: usize) -> bool {
+        self.checks_pass(vs, rs)
+    }
     fn quorum_lost(&self, vs: usize) -> Option<bool> {
         self.vs.get(vs).map(|v| !v.quorum_up)
     }

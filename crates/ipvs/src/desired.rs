@@ -45,6 +45,10 @@ pub trait Health {
     fn admin(&self, _vs: usize, _rs: usize) -> Admin {
         Admin::None
     }
+    /// Whether the real server's checks pass (its operator's hold aside).
+    fn checks_up(&self, vs: usize, rs: usize) -> bool {
+        self.up(vs, rs)
+    }
     /// A weight set by a check (misc_dynamic, FILE_CHECK dynamic); None = the configured one.
     fn weight(&self, _vs: usize, _rs: usize) -> Option<i32> {
         None
@@ -184,6 +188,22 @@ fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
                 .collect()
         }
         _ => vec![first],
+    }
+}
+
+/// The port of real server `ri` in the kernel's destination of service `key`: DR and TUN
+/// cannot change the port, so the kernel (and keepalived, ipvsadm) use the service's port, 0
+/// for a fwmark service; NAT uses the real server's port (the service's when it has none).
+pub fn dest_port(vs: &VirtualServer, ri: usize, key: &ServiceKey) -> u16 {
+    let rs = &vs.real_servers[ri];
+    let vport = match key {
+        ServiceKey::Addr { port, .. } => *port,
+        ServiceKey::Fwmark { .. } => 0,
+    };
+    let method = rs.lvs_method.as_deref().unwrap_or(&vs.lb_kind);
+    match forward(method).0 {
+        Forward::Route | Forward::Tunnel => vport,
+        _ => rs.port.unwrap_or(vport),
     }
 }
 
@@ -345,20 +365,17 @@ pub fn from_config_partial(cfg: &Config, health: &dyn Health) -> (Table, Vec<Des
                 let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
                 let weight = match health.admin(vi, ri) {
                     Admin::Out => continue,
-                    // draining: whatever its checks or the quorum say, until it leaves
-                    Admin::Drain => 0,
+                    // draining: weight 0 where it would be in the table (a failed one stays
+                    // out), until it leaves
+                    Admin::Drain if (!sorry_active && health.checks_up(vi, ri)) || inhibit => 0,
+                    Admin::Drain => continue,
                     Admin::None if !sorry_active && health.up(vi, ri) => {
                         weight_of(ri, rs.weight).max(0)
                     }
                     Admin::None if inhibit => 0,
                     Admin::None => continue,
                 };
-                // DR and TUN cannot change the port: the kernel (and keepalived, ipvsadm)
-                // use the service's port, 0 for a fwmark service.
-                let port = match fwd {
-                    Forward::Route | Forward::Tunnel => vport,
-                    _ => rs.port.unwrap_or(vport),
-                };
+                let port = dest_port(vs, ri, &key);
                 let mut d = Dest::new(rs.ip, port, fwd, weight);
                 d.u_threshold = rs.uthreshold.unwrap_or(0);
                 d.l_threshold = rs.lthreshold.unwrap_or(0);

@@ -251,8 +251,26 @@ impl Router {
                 }
             }
             Event::Operator { instance, op } => {
-                if let Some(inst) = self.instances.get_mut(instance.0 as usize) {
-                    let signal = inst.operator(op, now, out);
+                let i = instance.0 as usize;
+                if i < self.instances.len() {
+                    if op == crate::event::Operator::Demote
+                        && self.instances[i].state == State::Master
+                    {
+                        // the other members its group takes out of MASTER say priority 0 too:
+                        // the peer's group then takes over in its Skew_Time, not after
+                        // Master_Down_Interval
+                        let members = self
+                            .group_of(instance)
+                            .map(|g| self.groups[g].members.clone())
+                            .unwrap_or_default();
+                        for m in members {
+                            let other = &mut self.instances[m.0 as usize];
+                            if m != instance && other.state == State::Master {
+                                other.send_advert(0, out);
+                            }
+                        }
+                    }
+                    let signal = self.instances[i].operator(op, now, out);
                     self.group_signal(instance, signal, now, out);
                 }
             }

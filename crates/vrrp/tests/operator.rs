@@ -156,6 +156,15 @@ fn a_demoted_member_takes_its_sync_group_to_backup_and_holds_it_there() {
         (vec![0], vec![0])
     );
     sim.operator(0, 0, Operator::Demote);
+    // every member leaving MASTER said priority 0: the peer's group is master after its
+    // Skew_Time, not after Master_Down_Interval
+    let soon = after(&sim, skew_of_b() + Duration::from_millis(100));
+    sim.run_until(soon);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![1], vec![1]),
+        "the peer's group took over within its Skew_Time"
+    );
     let later = after(&sim, Duration::from_secs(30));
     sim.run_until(later);
     assert_eq!(
@@ -164,6 +173,47 @@ fn a_demoted_member_takes_its_sync_group_to_backup_and_holds_it_there() {
         "both instances of the group moved and stayed"
     );
     sim.operator(0, 0, Operator::Release);
+    let later = after(&sim, Duration::from_secs(10));
+    sim.run_until(later);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![0], vec![0])
+    );
+}
+
+#[test]
+fn a_promote_of_a_nopreempt_group_takes_it_back_and_a_promote_of_a_master_latches_nothing() {
+    let np = |addr: &str, prio: u8| {
+        let mut n = grouped(addr, prio);
+        for c in &mut n.instances {
+            c.nopreempt = true;
+        }
+        n
+    };
+    let mut sim = Sim::new(13, vec![np("10.0.0.1", 150), grouped("10.0.0.2", 100)]);
+    sim.run_until(Time::from_micros(10_000_000));
+    // a promote of a master: nothing to do, nothing kept for later
+    sim.operator(0, 0, Operator::Promote);
+    sim.operator(0, 0, Operator::Demote);
+    sim.operator(0, 1, Operator::Demote);
+    let later = after(&sim, Duration::from_secs(10));
+    sim.run_until(later);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![1], vec![1])
+    );
+    // released (both members, as `lvsd vrrp` does for a group): nopreempt keeps the peer
+    sim.operator(0, 0, Operator::Release);
+    sim.operator(0, 1, Operator::Release);
+    let later = after(&sim, Duration::from_secs(10));
+    sim.run_until(later);
+    assert_eq!(
+        (sim.masters(VRID), sim.masters(VRID + 1)),
+        (vec![1], vec![1])
+    );
+    // promoted (both members): the group preempts once
+    sim.operator(0, 0, Operator::Promote);
+    sim.operator(0, 1, Operator::Promote);
     let later = after(&sim, Duration::from_secs(10));
     sim.run_until(later);
     assert_eq!(

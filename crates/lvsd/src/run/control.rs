@@ -75,6 +75,26 @@ pub struct Handles {
     pub overrides: super::overrides::Overrides,
     /// Requests refused (bad, or not allowed), for the metrics.
     pub refused: std::sync::atomic::AtomicU64,
+    /// Their log lines: one per 10 s, with the number left out (any local user can connect).
+    pub refusal_log: std::sync::Mutex<super::ratelimit::RateLimit>,
+    /// `vrrp` requests one at a time: the overrides file and the engine see them in one order.
+    pub vrrp_serial: tokio::sync::Mutex<()>,
+}
+
+impl Handles {
+    /// Counts a refusal and logs it (rate-limited).
+    fn refused(&self, kind: &'static str, line: impl FnOnce() -> String) {
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let allow = self
+            .refusal_log
+            .lock()
+            .map(|mut r| r.allow(None, kind))
+            .unwrap_or(true);
+        if allow {
+            tracing::warn!("control socket: {}", line());
+        }
+    }
 }
 
 /// `lvsd reload [--dry-run]`, handled by the main loop like SIGHUP.
@@ -176,30 +196,72 @@ struct Peer {
     uid: u32,
     gid: u32,
     pid: Option<i32>,
+    /// Its supplementary groups as they were when it connected (SO_PEERGROUPS).
+    groups: Vec<u32>,
+}
+
+/// The supplementary groups of a Unix socket's peer, as of its connect() (SO_PEERGROUPS,
+/// Linux 4.13): read from the socket, not from /proc, whose process may have exited and its
+/// PID been reused by then.
+fn peer_groups(fd: std::os::fd::BorrowedFd<'_>) -> Vec<u32> {
+    use std::os::fd::AsRawFd;
+    let mut buf: Vec<libc::gid_t> = vec![0; 64];
+    for _ in 0..2 {
+        let mut len = (buf.len() * std::mem::size_of::<libc::gid_t>()) as libc::socklen_t;
+        // SAFETY: buf is valid for len bytes; len is written back with the size used.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERGROUPS,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        let n = len as usize / std::mem::size_of::<libc::gid_t>();
+        if r == 0 {
+            buf.truncate(n);
+            return buf;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::ERANGE) || n <= buf.len() {
+            break;
+        }
+        buf.resize(n, 0);
+    }
+    Vec::new()
+}
+
+/// A user's name, looked up once per uid (a refused client may connect again and again).
+fn user_name(uid: u32) -> Option<String> {
+    static NAMES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<u32, Option<String>>>,
+    > = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    let mut m = names.lock().unwrap_or_else(|e| e.into_inner());
+    if m.len() > 1024 {
+        m.clear();
+    }
+    m.entry(uid)
+        .or_insert_with(|| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .clone()
 }
 
 impl Peer {
     /// Whether the peer (its primary group or a supplementary group of its process) is in
     /// `gid`.
     fn in_group(&self, gid: u32) -> bool {
-        if self.gid == gid {
-            return true;
-        }
-        let Some(pid) = self.pid else { return false };
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-            return false;
-        };
-        text.lines()
-            .find_map(|l| l.strip_prefix("Groups:"))
-            .is_some_and(|g| g.split_whitespace().any(|x| x.parse() == Ok(gid)))
+        self.gid == gid || self.groups.contains(&gid)
     }
 
     /// `uid 0 (root), pid 4242 (lvsd)`
     fn describe(&self) -> String {
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(self.uid))
-            .ok()
-            .flatten()
-            .map(|u| format!(" ({})", u.name))
+        let user = user_name(self.uid)
+            .map(|n| format!(" ({n})"))
             .unwrap_or_default();
         let pid = self
             .pid
@@ -322,6 +384,7 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                     uid: c.uid(),
                     gid: c.gid(),
                     pid: c.pid(),
+                    groups: peer_groups(std::os::fd::AsFd::as_fd(&stream)),
                 },
                 Err(e) => {
                     tracing::warn!("control socket: no peer credentials: {e}");
@@ -329,12 +392,11 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                 }
             };
             let Some(_slot) = take_slot(&users, peer.uid) else {
-                h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let error = format!(
                     "{} holds {PER_USER} connections already: refused",
                     peer.describe()
                 );
-                tracing::warn!("control socket: {error}");
+                h.refused("control socket: connections refused", || error.clone());
                 let line = serde_json::json!({ "error": error }).to_string() + "\n";
                 let _ = stream.try_write(line.as_bytes());
                 return;
@@ -344,16 +406,16 @@ pub async fn serve(listener: UnixListener, handles: std::sync::Arc<Handles>, pat
                 .and_then(|l| Request::parse(&l))
             {
                 Err(error) => {
-                    h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::warn!("control socket: {error} (from {})", peer.describe());
+                    h.refused("control socket: bad requests", || {
+                        format!("{error} (from {})", peer.describe())
+                    });
                     Reply::Error(ErrorReply { error })
                 }
                 Ok(req) => {
                     let access = h.access.lock().map(|a| a.clone()).unwrap_or_default();
                     match peer.refuse(&access, req.changes()) {
                         Some(error) => {
-                            h.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            tracing::warn!("control socket: {error}");
+                            h.refused("control socket: requests not allowed", || error.clone());
                             Reply::Error(ErrorReply { error })
                         }
                         None if req == Request::Events => {
@@ -464,8 +526,9 @@ async fn vrrp(
     instance: Option<String>,
     by: String,
 ) -> Result<Vec<String>, String> {
+    let _one_at_a_time = h.vrrp_serial.lock().await;
     let st = vrrp_status(h).await?;
-    let names: Vec<String> = match &instance {
+    let named: Vec<String> = match &instance {
         None => st.instances.iter().map(|i| i.name.clone()).collect(),
         Some(n) if st.instances.iter().any(|i| &i.name == n) => vec![n.clone()],
         Some(n) => {
@@ -480,9 +543,19 @@ async fn vrrp(
             ));
         }
     };
-    if names.is_empty() {
+    if named.is_empty() {
         return Err("the configuration has no vrrp_instance".into());
     }
+    // a sync group moves together: its members are demoted, promoted, released together (a
+    // promote of one member alone would wait for the others forever under nopreempt)
+    let mut names = named.clone();
+    for g in &st.sync_groups {
+        if g.members.iter().any(|m| named.contains(m)) {
+            names.extend(g.members.iter().cloned());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     let now = super::overrides::store::now_unix();
     h.overrides.update(|s| {
         for n in &names {

@@ -252,6 +252,8 @@ async fn main_loop(args: &RunArgs, plan: plan::Plan) -> ExitCode {
         access: std::sync::Mutex::new(control::Access::from_config(&current.config.global)),
         overrides,
         refused: Default::default(),
+        refusal_log: std::sync::Mutex::new(ratelimit::RateLimit::new(Duration::from_secs(10))),
+        vrrp_serial: Default::default(),
     });
     tokio::spawn(control::serve(
         listener,

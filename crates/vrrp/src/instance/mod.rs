@@ -163,7 +163,9 @@ impl Instance {
             }
             Operator::Promote | Operator::Release => {
                 self.demoted = false;
-                self.force_preempt = op == Operator::Promote;
+                // (only a backup can preempt: set in any other state, it would act at some
+                // later takeover nobody asked for)
+                self.force_preempt = op == Operator::Promote && self.state == State::Backup;
                 if self.state == State::Backup && self.down_at.is_none() {
                     self.down_at = Some(now + self.master_down_interval());
                     self.down_reason = Reason::MasterDown;
@@ -403,6 +405,7 @@ impl Instance {
             self.stats.released_master += 1;
         }
         self.clear_timers();
+        self.force_preempt = false;
         self.state = State::Stop;
         self.last_reason = reason.clone();
         out.push(Action::Notify {

@@ -47,6 +47,7 @@ impl Instance {
             self.release(out);
         }
         self.clear_timers();
+        self.force_preempt = false;
         self.state = State::Fault;
         self.wants_master = false;
         self.master = None;

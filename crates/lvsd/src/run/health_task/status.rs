@@ -85,13 +85,12 @@ impl Task {
                     .iter()
                     .enumerate()
                     .map(|(ri, r)| {
-                        let is_it = |addr, port| is_dest_of(v, ri, addr, port);
                         let kernel_weight = kernel.as_ref().and_then(|k| {
                             keys.iter().find_map(|key| {
                                 k.get(key).and_then(|(_, dests)| {
                                     dests
                                         .values()
-                                        .find(|d| is_it(d.addr, d.port))
+                                        .find(|d| is_dest_of(v, ri, key, d.addr, d.port))
                                         .map(|d| d.weight)
                                 })
                             })
@@ -194,15 +193,16 @@ impl Task {
     }
 }
 
-/// Whether a destination of the kernel (address, port) is real server `ri` of `v`: its
-/// address, and its port (the service's for DR and TUN; any for a fwmark service).
-pub fn is_dest_of(v: &VirtualServer, ri: usize, addr: std::net::IpAddr, port: u16) -> bool {
-    let r = &v.real_servers[ri];
-    let want = r.port.unwrap_or(match v.key {
-        VsKey::Addr { port, .. } => port,
-        _ => 0,
-    });
-    addr == r.ip && (port == want || port == 0 || matches!(v.key, VsKey::Fwmark { .. }))
+/// Whether a destination (address, port) of the kernel's service `key` is real server `ri`
+/// of `v`: its address, and the port the kernel gives it (the service's for DR and TUN).
+pub fn is_dest_of(
+    v: &VirtualServer,
+    ri: usize,
+    key: &lvsd_ipvs::ServiceKey,
+    addr: std::net::IpAddr,
+    port: u16,
+) -> bool {
+    addr == v.real_servers[ri].ip && port == lvsd_ipvs::desired::dest_port(v, ri, key)
 }
 
 /// A real server's connections that a drain waits for, over every service its virtual
@@ -216,9 +216,45 @@ pub fn active_of(
 ) -> u64 {
     let udp = v.protocol == Some(lvsd_config::model::Protocol::Udp);
     keys.iter()
-        .filter_map(|k| conns.get(k))
-        .flatten()
-        .filter(|(a, p, _, _)| is_dest_of(v, ri, *a, *p))
+        .filter_map(|k| Some((k, conns.get(k)?)))
+        .flat_map(|(k, c)| c.iter().map(move |d| (k, d)))
+        .filter(|(k, (a, p, _, _))| is_dest_of(v, ri, k, *a, *p))
+        .map(|(_, d)| d)
         .map(|(_, _, act, inact)| u64::from(*act) + if udp { u64::from(*inact) } else { 0 })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::active_of;
+    use lvsd_ipvs::{Protocol, ServiceKey};
+
+    #[test]
+    fn a_drain_counts_the_connections_of_the_port_the_kernel_gives_the_server() {
+        // DR keeps the service's port whatever the real server says; NAT uses its own; UDP
+        // counts every entry
+        let text = "virtual_server 10.0.0.1 80 {\n lb_kind DR\n protocol TCP\n real_server 10.0.1.1 8080 {\n }\n}\n\
+virtual_server 10.0.0.1 53 {\n lb_kind NAT\n protocol UDP\n real_server 10.0.1.1 5353 {\n }\n}\n";
+        let l = lvsd_config::load_str(
+            std::path::Path::new("t.conf"),
+            text.as_bytes(),
+            &Default::default(),
+        );
+        let cfg = l.config;
+        let ip = "10.0.1.1".parse().unwrap();
+        let key = |port, protocol| ServiceKey::Addr {
+            protocol,
+            addr: "10.0.0.1".parse().unwrap(),
+            port,
+        };
+        let dr = key(80, Protocol::Tcp);
+        let udp = key(53, Protocol::Udp);
+        let conns = crate::run::reconcile_task::Conns::from([
+            (dr, vec![(ip, 80, 3, 9)]),
+            (udp, vec![(ip, 5353, 0, 4), (ip, 53, 7, 7)]),
+        ]);
+        assert_eq!(active_of(&conns, &[dr], &cfg.virtual_servers[0], 0), 3);
+        assert_eq!(active_of(&conns, &[udp], &cfg.virtual_servers[1], 0), 4);
+        assert_eq!(active_of(&conns, &[], &cfg.virtual_servers[0], 0), 0);
+    }
 }
