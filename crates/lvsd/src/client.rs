@@ -121,17 +121,22 @@ fn ago(x: f64) -> String {
     }
 }
 
+/// The master an instance hears: `10.0.0.2 (prio 100)`, `this node`, `-`.
+pub fn master_text(i: &crate::proto::InstanceStatus) -> String {
+    match &i.master {
+        None if i.state == "MASTER" => "this node".to_string(),
+        None => "-".to_string(),
+        Some(m) => format!("{} (prio {})", m.address, m.priority),
+    }
+}
+
 /// The human view of `status`.
 pub fn render_status(v: &Status) -> String {
     let mut out = String::new();
     if !v.vrrp.instances.is_empty() {
         out.push_str("VRRP instances\n");
         for i in &v.vrrp.instances {
-            let master = match &i.master {
-                None if i.state == "MASTER" => "this node".to_string(),
-                None => "-".to_string(),
-                Some(m) => format!("{} (prio {})", m.address, m.priority),
-            };
+            let master = master_text(i);
             out.push_str(&format!(
                 "  {:<16} {:<7} vrid {:<3} {} prio {}/{}  master {}  reason {}{}\n",
                 i.name,

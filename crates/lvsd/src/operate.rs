@@ -279,18 +279,13 @@ pub fn render_vrrp(st: &Status) -> String {
         "INSTANCE", "STATE", "VRID", "PRIORITY", "MASTER", "OPERATOR"
     );
     for i in &st.vrrp.instances {
-        let master = match &i.master {
-            None if i.state == "MASTER" => "this director".to_string(),
-            None => "-".to_string(),
-            Some(m) => format!("{} ({})", m.address, m.priority),
-        };
         out.push_str(&format!(
             "{:<16} {:<7} {:>4} {:>9}  {:<22} {}\n",
             i.name,
             i.state,
             i.vrid,
             format!("{}/{}", i.effective_priority, i.priority),
-            master,
+            crate::client::master_text(i),
             match &i.demoted {
                 Some(d) => format!("demoted since {} by {}", when(d.since), d.by),
                 None => "-".into(),

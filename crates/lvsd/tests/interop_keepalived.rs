@@ -42,16 +42,7 @@ fn conf(version: u8, prio: u8) -> String {
 }
 
 fn only(lab: &Lab, node: &str, secs: f64) -> Duration {
-    lab.wait_for(Duration::from_secs_f64(secs), || {
-        lab.holders(&D, VIP) == [node]
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "{node} never held {VIP} alone: {:?}\n{}",
-            lab.holders(&D, VIP),
-            lab.dump()
-        )
-    })
+    lab.only(&D, VIP, node, secs)
 }
 
 /// keepalived's VRRP child has to be stopped before its parent is killed, or it shuts down

@@ -281,16 +281,7 @@ fn ka_conf(prio: u8) -> String {
 const D: [&str; 2] = ["dir1", "dir2"];
 
 fn only(lab: &Lab, node: &str, secs: f64) -> Duration {
-    lab.wait_for(Duration::from_secs_f64(secs), || {
-        lab.holders(&D, VIP) == [node]
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "{node} never held {VIP} alone: {:?}\n{}",
-            lab.holders(&D, VIP),
-            lab.dump()
-        )
-    })
+    lab.only(&D, VIP, node, secs)
 }
 
 #[test]

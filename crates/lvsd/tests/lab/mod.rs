@@ -273,6 +273,21 @@ impl Lab {
     }
 
     /// Which nodes hold `addr` right now.
+    /// Waits until `node` alone of `nodes` holds `addr` (at most `secs`); panics with the
+    /// lab's state otherwise. Returns how long it took.
+    pub fn only(&self, nodes: &[&str], addr: &str, node: &str, secs: f64) -> Duration {
+        self.wait_for(Duration::from_secs_f64(secs), || {
+            self.holders(nodes, addr) == [node]
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{node} never held {addr} alone: {:?}\n{}",
+                self.holders(nodes, addr),
+                self.dump()
+            )
+        })
+    }
+
     pub fn holders(&self, nodes: &[&str], addr: &str) -> Vec<String> {
         nodes
             .iter()
