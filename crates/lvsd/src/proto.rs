@@ -344,6 +344,64 @@ pub fn counters<T: Serialize>(stats: &T) -> Counters {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any line a client sends gets a request or an error, never a panic (issue 18's
+        /// property test of the control socket's decoder; the bytes are bounded before this).
+        #[test]
+        fn any_request_line_is_a_request_or_an_error(line in "\\PC{0,300}") {
+            let _ = Request::parse(&line);
+        }
+
+        /// JSON-shaped lines, with the fields of the real requests in any combination.
+        #[test]
+        fn any_json_request_is_a_request_or_an_error(
+            v in proptest::option::of(0u64..4),
+            req in proptest::option::of("status|events|reload|rs|vrrp|\\PC{0,8}"),
+            action in proptest::option::of("drain|disable|enable|demote|promote|release|\\PC{0,8}"),
+            vs in proptest::collection::vec("\\PC{0,20}", 0..4),
+            rs in proptest::option::of("\\PC{0,20}"),
+            timeout in proptest::option::of(proptest::num::f64::ANY),
+        ) {
+            let mut o = serde_json::Map::new();
+            if let Some(v) = v { o.insert("v".into(), v.into()); }
+            if let Some(r) = req { o.insert("request".into(), r.into()); }
+            if let Some(a) = action { o.insert("action".into(), a.into()); }
+            o.insert("virtual_server".into(), vs.into());
+            if let Some(r) = rs { o.insert("real_server".into(), r.into()); }
+            if let Some(t) = timeout.and_then(serde_json::Number::from_f64) {
+                o.insert("timeout_s".into(), t.into());
+            }
+            let line = serde_json::Value::Object(o).to_string();
+            let _ = Request::parse(&line);
+        }
+    }
+
+    #[test]
+    fn requests_round_trip_and_bad_ones_say_why() {
+        let r = Request::Rs {
+            action: crate::run::RsAction::Drain,
+            virtual_server: vec!["10.0.0.1:80".into(), "tcp".into()],
+            real_server: "10.0.1.1".into(),
+            timeout_s: Some(60.0),
+        };
+        let line = serde_json::to_string(&Envelope {
+            v: VERSION,
+            request: r.clone(),
+        })
+        .unwrap();
+        assert_eq!(Request::parse(&line), Ok(r));
+        assert_eq!(
+            Request::parse("reload --dry-run"),
+            Ok(Request::Reload { dry_run: true })
+        );
+        assert!(Request::parse("{\"request\":\"status\"}")
+            .unwrap_err()
+            .contains("no version"));
+        assert!(Request::parse("{\"v\":1,\"request\":\"rs\"}")
+            .unwrap_err()
+            .starts_with("bad request"));
+    }
+
     #[test]
     fn an_instances_counters_include_every_drop_reason() {
         let mut st = lvsd_vrrp::validate::Stats::default();

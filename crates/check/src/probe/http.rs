@@ -480,6 +480,12 @@ struct Head {
     framing: Framing,
 }
 
+/// The status code of a response head as the checkers read it (their parser, whole: framing
+/// headers included): for the fuzzer (fuzz/fuzz_targets/http_head.rs) and tests.
+pub fn head_status(raw: &[u8]) -> Result<u16, String> {
+    parse_head(raw).map(|h| h.status)
+}
+
 fn parse_head(raw: &[u8]) -> Result<Head, String> {
     let text = String::from_utf8_lossy(raw).into_owned();
     let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));

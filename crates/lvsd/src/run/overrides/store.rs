@@ -197,6 +197,19 @@ pub fn load_or_aside(path: &Path) -> Store {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever the file holds, reading it is a store or an error naming the file.
+        #[test]
+        fn any_file_is_a_store_or_an_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let p = std::env::temp_dir().join(format!("lvsd-store-prop-{}.json", std::process::id()));
+            std::fs::write(&p, &bytes).unwrap();
+            if let Err(e) = load(&p) {
+                proptest::prop_assert!(e.contains("lvsd-store-prop"), "{}", e);
+            }
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+
     #[test]
     fn a_store_round_trips_and_a_bad_file_is_an_error_with_its_place() {
         let dir = std::env::temp_dir().join(format!("lvsd-store-{}", std::process::id()));
