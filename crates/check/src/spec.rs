@@ -414,10 +414,26 @@ fn misc(
         Some(u) => (Some(u.as_str()), None),
         None => (script.user.as_deref(), script.group.as_deref()),
     };
-    let user = users
+    let creds = users
         .resolve(user, group)
-        .map_err(|e| format!("MISC_CHECK: {e}"))?
-        .map(|c| (c.uid, c.gid));
+        .map_err(|e| format!("MISC_CHECK: {e}"))?;
+    // `enable_script_security`, as keepalived checks every script at load: a MISC_CHECK run as
+    // root from a path a non-root user can write is not run (keepalived disables it; the real
+    // server then counts on its other checkers). A missing program is left to each run, whose
+    // failure says why.
+    if users.security() {
+        let cmd = lvsd_scripts::runner::Command {
+            argv: script.argv.clone(),
+            user: creds.clone(),
+            security: true,
+        };
+        if let Err(e) = cmd.check() {
+            if e.contains("enable_script_security") {
+                return Err(format!("MISC_CHECK: {e}"));
+            }
+        }
+    }
+    let user = creds.map(|c| (c.uid, c.gid));
     Ok(MiscProbe {
         argv: script.argv.clone(),
         user,

@@ -569,3 +569,46 @@ fn rise_and_fall_reach_the_timing() {
         (2, Some(3), true, Duration::ZERO)
     );
 }
+
+/// Issue 18: `enable_script_security` covers MISC_CHECK as keepalived's rules say: a program
+/// run as root from a path a non-root user can write is not run (an error naming it); a safe
+/// one is; without the setting both run.
+#[test]
+fn enable_script_security_holds_misc_check_to_keepalived_rules() {
+    use std::os::unix::fs::PermissionsExt;
+    if !lvsd_testkit::is_root() {
+        eprintln!("skipped: needs root (a script run as root)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("lvsd-misc-sec-{}", std::process::id()));
+    let open = dir.join("open");
+    let safe = dir.join("safe");
+    for (d, mode) in [(&open, 0o777), (&safe, 0o755)] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
+        let f = d.join("check.sh");
+        std::fs::write(&f, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = |d: &Path| {
+        load(&one(&format!(
+            "MISC_CHECK {{\n misc_path {}\n }}",
+            d.join("check.sh").display()
+        )))
+    };
+    let secure = ScriptUsers::with_default(None, true);
+    let (p, e) = probes(&conf(&open), &secure);
+    assert!(p.is_empty(), "{p:?}");
+    assert!(
+        e.len() == 1
+            && e[0].message.contains("unsafe permissions")
+            && e[0].message.contains("enable_script_security"),
+        "{e:?}"
+    );
+    let (p, e) = probes(&conf(&safe), &secure);
+    assert!(e.is_empty() && p.len() == 1, "{e:?}");
+    let (p, e) = probes(&conf(&open), &ScriptUsers::with_default(None, false));
+    assert!(e.is_empty() && p.len() == 1, "{e:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
