@@ -357,4 +357,13 @@ fn demote_hands_the_vip_to_keepalived_survives_a_restart_and_promote_takes_it_ba
     eprintln!("promote: lvsd holds the VIP again {t:?} later");
     let (_, out, _) = lvsd_as(&lab, false, &["vrrp", "list", "--socket", &s]);
     assert!(out.contains("MASTER") && !out.contains("demoted"), "{out}");
+    // issue 18: the VRRP password is in no log line and no status (a status reader is not
+    // a root user)
+    let (_, js, _) = lvsd_as(&lab, false, &["status", "--json", "--socket", &s]);
+    for (what, text) in [("status", js), ("log", lab.log("dir1", "lvsd"))] {
+        assert!(
+            !text.contains("s3cret"),
+            "the auth_pass is in the {what}:\n{text}"
+        );
+    }
 }
