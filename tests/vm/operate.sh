@@ -191,7 +191,10 @@ grep -q "$RS1:80 *drained" <<< "$(ctl 1 rs list 2>&1)" && pass "1 rs list: r1 dr
 
 # --- 2. enable while the check fails ----------------------------------------------------------
 bg_stop "$HTTPD1"
-# dir2 has no override: its table shows when the check sees r1 down
+# each director checks on its own: wait until dir1's checker sees r1 down (dir2, without an
+# override, shows it in its table)
+r1_down_on_d1() { ctl 1 status 2>/dev/null | grep -q "TCP_CHECK $RS1:80 Down"; }
+wait_for 15 r1_down_on_d1 || fail "2 r1's check never failed on dir1"
 wait_for 15 eval '[ "$(table 2)" = "$RS2:80/1" ]' || fail "2 r1's check never failed on dir2"
 out=$(ctl 1 rs enable $VIP:80 $RS1 2>&1)
 grep -q "checks fail now" <<< "$out" && pass "2 enable: $(tr '\n' ' ' <<< "$out")" || fail "2 enable: $out"
